@@ -1,0 +1,24 @@
+# The two commands of the README. Each one sets up the virtual environment first (idempotent).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup run test lint
+
+$(BIN)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+setup: $(BIN)/.installed
+
+# Main job: every dataset configured in luigi.cfg (the built-in synthetic set when none is).
+run: setup
+	$(BIN)/luigi --module tasks FullBenchmark --local-scheduler
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
+	$(BIN)/python -m pytest
