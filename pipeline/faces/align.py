@@ -1,0 +1,221 @@
+"""Align every frame of a clip to the canonical face template and crop it (the face stage's entry point)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .backends import Face, LandmarkBackend, get_backend
+from .errors import FaceNotFoundError
+from .frames import read_frame, resolve_paths
+from .geometry import (
+    center_crop_matrix,
+    fit_similarity,
+    residual_motion,
+    similarity_params,
+    smooth_tracks,
+    transform_points,
+    warp,
+)
+from .params import FaceParams
+from .template import template_points
+
+
+@dataclass
+class AlignedClip:
+    """Aligned grayscale crops of one clip.
+
+    Attributes:
+        frames: uint8 (T, S, S) crops, S = ``FaceParams.size``.
+        qc: JSON-serialisable quality-control record (see ``align_clip``).
+        reference_frame: uint8 (H, W) raw frame whose landmarks fixed the transform (for QC montages).
+    """
+
+    frames: np.ndarray
+    qc: dict[str, Any]
+    reference_frame: np.ndarray | None = None
+
+
+class _ClipReader:
+    """Decodes a clip's frames on demand, keeping the few frames used for detection."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        self.paths = paths
+        self.shape: tuple[int, int] | None = None
+        self.kept: dict[int, np.ndarray] = {}
+
+    def read(self, index: int, keep: bool = False) -> np.ndarray:
+        if index in self.kept:
+            return self.kept[index]
+        frame = read_frame(self.paths[index], self.shape)
+        if self.shape is None:
+            self.shape = frame.shape
+        if keep:
+            self.kept[index] = frame
+        return frame
+
+
+def _rounded(array: np.ndarray, decimals: int) -> list:
+    return np.round(np.asarray(array, dtype=np.float64), decimals).tolist()
+
+
+def _find_face(
+    reader: _ClipReader, backend: LandmarkBackend, start: int, search: int
+) -> tuple[int, Face, list[Face], list[int]]:
+    """First frame from ``start`` (up to ``search`` more) with a face.
+
+    Returns its index (-1: none), the best face, all faces on it and the frames tried.
+    """
+    tried = []
+    for index in range(start, min(start + search + 1, len(reader.paths))):
+        tried.append(index)
+        faces = backend.detect(reader.read(index, keep=True))
+        if faces:
+            return index, faces[0], faces, tried
+    return -1, Face((0, 0, 0, 0), 0.0), [], tried
+
+
+def _reference_landmarks(
+    reader: _ClipReader, backend: LandmarkBackend, index: int, face: Face, params: FaceParams
+) -> tuple[np.ndarray, list[int]]:
+    """(68, 2) landmarks on the reference frame, or their per-point median over several frames."""
+    first = face.landmarks if face.landmarks is not None else backend.landmarks(reader.read(index), face.box)
+    if params.reference == "onset":
+        return first, [index]
+    used = list(range(index, min(index + params.reference_frames, len(reader.paths))))
+    stack = [first] + [backend.landmarks(reader.read(i, keep=True), face.box) for i in used[1:]]
+    return np.median(np.stack(stack), axis=0), used
+
+
+def _track_landmarks(
+    reader: _ClipReader, backend: LandmarkBackend, index: int, face: Face, first: np.ndarray
+) -> np.ndarray:
+    """(T, 68, 2) landmarks of every frame, each found in the detector box moved with the face."""
+    count = len(reader.paths)
+    tracks = np.empty((count, 68, 2))
+    tracks[index] = first
+    origin = first.mean(axis=0)
+    for order in (range(index + 1, count), range(index - 1, -1, -1)):
+        previous = first
+        for i in order:
+            dx, dy = previous.mean(axis=0) - origin
+            box = (face.box[0] + dx, face.box[1] + dy, face.box[2] + dx, face.box[3] + dy)
+            tracks[i] = previous = backend.landmarks(reader.read(i, keep=True), box)
+    return tracks
+
+
+def align_clip(
+    paths: Sequence[str | Path],
+    params: FaceParams | None = None,
+    *,
+    root: str | Path | None = None,
+    reference_index: int = 0,
+) -> AlignedClip:
+    """Detect the face once, similarity-align it to the canonical template and crop every frame.
+
+    Args:
+        paths: frame files in temporal order (relative to ``root`` when given).
+        params: face-stage configuration (default ``FaceParams()``).
+        root: folder the paths are relative to.
+        reference_index: position in ``paths`` of the reference frame (the onset: 0 by default).
+
+    Returns:
+        ``AlignedClip`` with uint8 (T, S, S) frames. Its ``qc`` dict holds: ``clip``, ``n_frames``,
+        ``frame_height``/``frame_width``, ``backend``, ``mode``, ``reference``,
+        ``reference_index_requested``, ``reference_index`` (frame whose landmarks were used, None on
+        fallback), ``reference_frames`` (frames in the landmark median), ``frames_searched``,
+        ``n_faces``, ``detector_score``, ``other_scores``, ``face_box``, ``landmarks`` (68 x [x, y],
+        source pixels), ``matrix`` (2 x 3, source -> crop), ``transform`` (scale, rotation, shift),
+        ``fit_rms_px`` (landmark-to-template RMS distance in crop pixels), ``fallback`` (None or
+        "center"), ``fallback_reason``, ``track_jitter_px`` (track mode), ``residual_motion_px``
+        (phase-correlation shift between consecutive crops: mean, max, per_frame).
+
+    Raises:
+        FrameReadError: a frame is missing, empty, truncated, undecodable or of another size.
+        FaceNotFoundError: no face and ``fallback="skip"``.
+    """
+    params = params or FaceParams()
+    files = resolve_paths(paths, root)
+    clip = str(files[0].parent)
+    count = len(files)
+    if not 0 <= reference_index < count:
+        raise ValueError(
+            f"align_clip: reference_index {reference_index} out of range for {count} frames of {clip}"
+        )
+    size = params.size
+    reader = _ClipReader(files)
+    backend = get_backend(params)
+    qc: dict[str, Any] = {
+        "clip": clip,
+        "n_frames": count,
+        "backend": backend.name,
+        "mode": params.mode,
+        "reference": params.reference,
+        "reference_index_requested": reference_index,
+        "reference_index": None,
+        "reference_frames": [],
+        "frames_searched": [],
+        "n_faces": 0,
+        "detector_score": None,
+        "other_scores": [],
+        "face_box": None,
+        "landmarks": None,
+        "matrix": None,
+        "transform": None,
+        "fit_rms_px": None,
+        "fallback": None,
+        "fallback_reason": None,
+        "track_jitter_px": None,
+        "residual_motion_px": None,
+    }
+
+    index, face, faces, tried = _find_face(reader, backend, reference_index, params.search_frames)
+    qc["frames_searched"] = tried
+    reference_frame = reader.read(tried[0] if index < 0 else index, keep=True)
+    qc["frame_height"], qc["frame_width"] = (int(v) for v in reference_frame.shape)
+    template = template_points(size, params.margin, params.forehead)
+    matrices: np.ndarray | None = None
+
+    if index < 0:
+        reason = f"no face on frames {tried[0]}..{tried[-1]} (first: {files[tried[0]]})"
+        if params.fallback == "skip":
+            raise FaceNotFoundError(clip, reason)
+        qc["fallback"], qc["fallback_reason"] = "center", reason
+        matrix = center_crop_matrix(*reference_frame.shape, size)
+    else:
+        landmarks, used = _reference_landmarks(reader, backend, index, face, params)
+        matrix = fit_similarity(landmarks, template)
+        fitted = transform_points(matrix, landmarks)
+        qc.update(
+            reference_index=index,
+            reference_frames=used,
+            n_faces=len(faces),
+            detector_score=face.score,
+            other_scores=[f.score for f in faces[1:]],
+            face_box=list(face.box),
+            landmarks=_rounded(landmarks, 2),
+            fit_rms_px=float(np.sqrt(((fitted - template) ** 2).sum(axis=1).mean())),
+        )
+        if params.mode == "track":
+            raw = _track_landmarks(reader, backend, index, face, landmarks)
+            smooth = smooth_tracks(raw, params.track_sigma)
+            matrices = np.stack([fit_similarity(points, template) for points in smooth])
+            qc["track_jitter_px"] = float(np.linalg.norm(raw - smooth, axis=2).mean())
+    qc["matrix"] = _rounded(matrix, 6)
+    qc["transform"] = similarity_params(matrix)
+
+    out = np.empty((count, size, size), dtype=np.uint8)
+    for i in range(count):
+        out[i] = warp(reader.read(i), matrix if matrices is None else matrices[i], size)
+    if params.qc_motion:
+        shifts = residual_motion(out)
+        qc["residual_motion_px"] = {
+            "mean": float(shifts.mean()) if shifts.size else 0.0,
+            "max": float(shifts.max()) if shifts.size else 0.0,
+            "per_frame": _rounded(shifts, 4),
+        }
+    return AlignedClip(frames=out, qc=qc, reference_frame=reference_frame)

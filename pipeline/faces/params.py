@@ -1,0 +1,82 @@
+"""Typed configuration of the face stage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+BACKENDS = ("dlib", "fan")
+DETECTORS = ("hog", "cnn")
+REFERENCES = ("onset", "median")
+MODES = ("reference", "track")
+FALLBACKS = ("skip", "center")
+
+
+@dataclass(frozen=True)
+class FaceParams:
+    """How faces are found, aligned and cropped.
+
+    Attributes:
+        backend: ``"dlib"`` (default) or ``"fan"`` (face-alignment, optional dependency).
+        detector: dlib detector, ``"hog"`` (frontal HOG, default) or ``"cnn"`` (MMOD).
+        predictor_path: user-given dlib 68-point shape predictor file (default: the
+            face-recognition-models wheel).
+        detector_path: user-given dlib MMOD detector file (``detector="cnn"`` only).
+        upsample: how many times dlib upsamples the image before detecting (finds smaller faces,
+            slower).
+        size: side of the square output crop in pixels.
+        margin: fraction of ``size`` left free around the canonical face box on each side.
+        forehead: how far the canonical face box extends above the eyebrows, in inter-ocular
+            distances (micro-expressions move the brows and forehead).
+        reference: ``"onset"``: landmarks of the reference frame alone; ``"median"``: per-point
+            median of the landmarks over ``reference_frames`` frames from the reference frame.
+        reference_frames: number of frames in the median (``reference="median"``).
+        mode: ``"reference"`` (default): one similarity transform per clip applied to every frame;
+            ``"track"``: landmarks on every frame, smoothed in time, one transform per frame.
+        track_sigma: standard deviation, in frames, of the Gaussian that smooths tracked landmarks.
+        search_frames: how many frames after the reference frame are tried when it has no face.
+        fallback: what happens when no face is found: ``"skip"`` raises ``FaceNotFoundError``,
+            ``"center"`` crops the centre of the frame; both are recorded in the QC dict.
+        device: torch device of the FAN backend.
+        qc_motion: measure the residual inter-frame motion of the aligned crops for the QC dict.
+    """
+
+    backend: str = "dlib"
+    detector: str = "hog"
+    predictor_path: str | None = None
+    detector_path: str | None = None
+    upsample: int = 1
+    size: int = 128
+    margin: float = 0.05
+    forehead: float = 0.4
+    reference: str = "onset"
+    reference_frames: int = 5
+    mode: str = "reference"
+    track_sigma: float = 2.0
+    search_frames: int = 10
+    fallback: str = "skip"
+    device: str = "cpu"
+    qc_motion: bool = True
+
+    def __post_init__(self) -> None:
+        choices = {
+            "backend": BACKENDS,
+            "detector": DETECTORS,
+            "reference": REFERENCES,
+            "mode": MODES,
+            "fallback": FALLBACKS,
+        }
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"FaceParams.{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        for name, low in (("size", 16), ("reference_frames", 1), ("upsample", 0), ("search_frames", 0)):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < low:
+                raise ValueError(f"FaceParams.{name} must be an integer >= {low}, got {value!r}")
+        if not 0.0 <= self.margin < 0.5:
+            raise ValueError(f"FaceParams.margin must be in [0, 0.5), got {self.margin!r}")
+        if not 0.0 <= self.forehead <= 2.0:
+            raise ValueError(f"FaceParams.forehead must be in [0, 2], got {self.forehead!r}")
+        if not self.track_sigma >= 0.0:
+            raise ValueError(f"FaceParams.track_sigma must be >= 0, got {self.track_sigma!r}")
+        if self.detector_path is not None and self.detector != "cnn":
+            raise ValueError("FaceParams.detector_path is only used with detector='cnn'")
