@@ -1,0 +1,163 @@
+"""AKMNet: ResNet-18 per-frame features, adaptive key-frame mining, per-position bidirectional GRU.
+
+Batched over variable-length clips: the real frames of every clip in the batch go through the CNN in
+one call; frame weighting, key-frame selection and the GRU work on the padded batch through masks,
+index tensors and packed sequences. There is no Python loop over frames or clips.
+"""
+
+from __future__ import annotations
+
+import re
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from model import akm
+from model.resnet import resnet18
+
+FIXED_VARIANTS = ("akm", "all", "random", "apex", "max-key")
+GRID = 4  # the GRU runs on a GRID x GRID map of positions (4x4 at 128 input, pooled otherwise)
+
+
+def check_variant(variant: str) -> str:
+    """Return ``variant`` if it names a known frame-selection variant, else raise ValueError."""
+    if variant in FIXED_VARIANTS or re.fullmatch(r"uniform-[1-9][0-9]*", variant):
+        return variant
+    raise ValueError(f"variant: expected one of {FIXED_VARIANTS} or 'uniform-N' (N >= 1), got {variant!r}")
+
+
+class AKMNet(nn.Module):
+    """AKMNet classifier.
+
+    Args:
+        num_classes: output classes.
+        variant: frame selection fed to the GRU: ``akm`` (key frames, b_t >= mean), ``all`` (every
+            frame), ``random`` (as many random frames as AKM selects), ``uniform-N`` (N evenly spread
+            frames), ``apex`` (the annotated apex frame only; middle frame when unknown), ``max-key``
+            (the single highest-b frame).
+        hidden: GRU hidden size per direction (32 in the paper).
+        dropout: dropout before the classifier (0.5 in the paper).
+    """
+
+    def __init__(self, num_classes: int, variant: str = "akm", hidden: int = 32, dropout: float = 0.5):
+        super().__init__()
+        self.num_classes = num_classes
+        self.variant = check_variant(variant)
+        self.cnn = resnet18(in_channels=1)
+        channels = self.cnn.out_channels
+        self.alpha = nn.Linear(channels, 1)
+        self.gru = nn.GRU(channels, hidden, num_layers=2, bidirectional=True, batch_first=True)
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(GRID * GRID * 2 * hidden, num_classes)
+        for linear in (self.alpha, self.fc):
+            nn.init.xavier_normal_(linear.weight)
+            nn.init.zeros_(linear.bias)
+        for name, param in self.gru.named_parameters():
+            if name.startswith("weight"):
+                nn.init.orthogonal_(param)
+            else:
+                nn.init.uniform_(param)
+
+    @property
+    def uses_key_frames(self) -> bool:
+        """Whether the selection depends on the binary key-frame mask (and the AKM losses train it)."""
+        return self.variant in ("akm", "max-key")
+
+    def forward(self, frames: Tensor, lengths: Tensor, apex: Tensor | None = None) -> dict[str, Tensor]:
+        """Classify a padded batch of clips.
+
+        Args:
+            frames: ``(B, T, 1, S, S)`` float, zero-padded after each clip's length; ``S >= 64``.
+            lengths: ``(B,)`` int, number of real frames per clip (>= 1).
+            apex: ``(B,)`` int apex index per clip (-1 unknown); used by the ``apex`` variant only.
+
+        Returns:
+            dict with ``logits (B, C)``, ``scores (B, T)`` (b_t), ``keymask (B, T)`` (B_t, 0/1),
+            ``weights (B, T)`` (a_t), ``selected (B, T)`` (frames fed to the GRU, 0/1); padding is 0.
+        """
+        b, t = frames.shape[:2]
+        if frames.ndim != 5 or frames.shape[2] != 1:
+            raise ValueError(f"frames: expected (B, T, 1, S, S), got {tuple(frames.shape)}")
+        lengths = lengths.to(frames.device)
+        if len(lengths) != b or int(lengths.min()) < 1 or int(lengths.max()) > t:
+            raise ValueError(f"lengths: expected {b} values in [1, {t}], got {lengths.tolist()}")
+        valid = akm.valid_mask(lengths, t)
+
+        x = frames[valid]  # (N, 1, S, S): the real frames only
+        if self.cnn.layer1[0].conv1.weight.is_contiguous(memory_format=torch.channels_last):
+            x = x.contiguous(memory_format=torch.channels_last)  # the model was moved to channels_last
+        maps = self.cnn(x)  # (N, 512, h, w)
+        maps = maps.float()
+        pooled = maps.mean(dim=(2, 3))  # (N, 512)
+        grid = F.adaptive_avg_pool2d(maps, GRID) if maps.shape[-1] != GRID else maps
+
+        pooled_pad = pooled.new_zeros(b, t, pooled.shape[1])
+        pooled_pad[valid] = pooled
+        weights = torch.sigmoid(self.alpha(pooled_pad)).squeeze(2) * valid
+        scores = akm.frame_scores(pooled_pad, weights, valid)
+        keymask = akm.binarize_keyframes(scores, valid)
+
+        index, counts, gate = self._select(scores, keymask, valid, lengths, apex)
+        rows = torch.arange(b, device=frames.device)[:, None]
+        selected = torch.zeros_like(valid)
+        selected[rows, index] = counts[:, None] > 0
+        selected &= valid
+
+        grid_pad = grid.new_zeros(b, t, *grid.shape[1:])
+        grid_pad[valid] = grid
+        seq = grid_pad[rows, index] * gate[rows, index][..., None, None, None]  # (B, K, 512, G, G)
+        logits = self._classify(seq, counts)
+        return {
+            "logits": logits,
+            "scores": scores,
+            "keymask": keymask,
+            "weights": weights,
+            "selected": selected.to(scores.dtype),
+        }
+
+    def _select(
+        self, scores: Tensor, keymask: Tensor, valid: Tensor, lengths: Tensor, apex: Tensor | None
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """Frames fed to the GRU: ``index (B, K)``, ``counts (B,)`` and a ``gate (B, T)`` multiplied
+        into the chosen frames' maps (the key-frame mask for ``akm``: its gradient trains b_t)."""
+        b = len(scores)
+        ones = torch.ones_like(scores)
+        if self.variant == "akm":
+            index, counts = akm.compact_indices(keymask > 0.5)
+            return index, counts, keymask
+        if self.variant == "all":
+            index, counts = akm.compact_indices(valid)
+            return index, counts, ones
+        if self.variant == "random":
+            index, counts = akm.compact_indices(akm.random_selection(keymask, valid))
+            return index, counts, ones
+        if self.variant.startswith("uniform-"):
+            n = int(self.variant.split("-")[1])
+            return akm.uniform_indices(lengths, n), torch.full_like(lengths, n), ones
+        if self.variant == "max-key":
+            best = torch.where(valid, scores, -torch.inf).argmax(dim=1)
+            return best[:, None], torch.ones_like(lengths), keymask
+        # apex
+        if apex is None:
+            apex = torch.full_like(lengths, -1)
+        apex = apex.to(lengths.device)
+        known = (apex >= 0) & (apex < lengths)
+        index = torch.where(known, apex, (lengths - 1) // 2)
+        return index[:, None], torch.ones(b, dtype=lengths.dtype, device=lengths.device), ones
+
+    def _classify(self, seq: Tensor, counts: Tensor) -> Tensor:
+        """``seq (B, K, C, G, G)`` with ``counts (B,)`` valid steps -> logits ``(B, num_classes)``.
+
+        Each of the G*G positions is a sequence of C-dim features through the bidirectional GRU; the
+        outputs are averaged over the valid steps and the positions concatenated (G*G*2*hidden).
+        """
+        b, k, c = seq.shape[:3]
+        seq = seq.permute(0, 3, 4, 1, 2).reshape(b * GRID * GRID, k, c)
+        steps = counts.repeat_interleave(GRID * GRID)
+        packed = pack_padded_sequence(seq, steps.cpu(), batch_first=True, enforce_sorted=False)
+        out, _ = self.gru(packed)
+        out, _ = pad_packed_sequence(out, batch_first=True, total_length=k)  # zeros after each length
+        out = out.sum(dim=1) / steps[:, None].to(out.dtype)
+        return self.fc(self.dropout(out.reshape(b, -1)))

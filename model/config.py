@@ -1,0 +1,135 @@
+"""Training configuration for AKMNet (validated dataclass)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+
+from model.akmnet import check_variant
+
+PROTOCOLS = ("fixed", "inner-val", "reference-optimistic")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every training parameter; defaults follow the AKMNet reference.
+
+    Attributes:
+        epochs: training epochs per fold (reference: 40).
+        lr, momentum, weight_decay: SGD parameters (reference: 1e-3, 0.9, 5e-4).
+        lr_period: epochs from peak to trough of the cosine schedule; None = epochs / 5 as in the reference
+            (the learning rate then rises again: the reference steps CosineAnnealingLR past its T_max).
+        lr_min: trough learning rate (reference: 1e-8).
+        batch_size: clips per optimiser step (effective batch; reference: 8).
+        micro_batch_size: clips per forward pass (gradient accumulation); None = batch_size.
+        protocol: ``fixed`` (train ``epochs``, evaluate the last), ``inner-val`` (choose the epoch count
+            on held-out training subjects, then refit), ``reference-optimistic`` (best epoch on the test
+            subject: optimistic, labelled so in every output).
+        inner_val_fraction: share of the training subjects held out by ``inner-val`` (at least one).
+        optimistic_min_epoch: ``reference-optimistic`` considers epochs from this one on (reference: 10).
+        variant: frame selection (see :class:`model.akmnet.AKMNet`).
+        loss_separation, loss_count: weights of the b_t separation and key-frame count losses (1, 0.1).
+        input_size: frame side fed to the CNN (>= 64; 128 in the paper).
+        max_frames: clips longer than this are uniformly subsampled (None: keep all).
+        source: cache frames to read, ``magnified`` or ``raw``.
+        device: ``cpu``, ``cuda``, ``cuda:N`` or ``auto`` (CUDA when present).
+        amp: bf16 autocast and channels_last on CUDA (ignored on CPU).
+        seed: seeds weights, data order, augmentation and dropout.
+        num_workers: DataLoader worker processes.
+        dropout, hidden: classifier dropout and GRU hidden size.
+        threads: torch CPU threads (None: leave torch's default).
+    """
+
+    epochs: int = 40
+    lr: float = 1e-3
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    lr_period: float | None = None
+    lr_min: float = 1e-8
+    batch_size: int = 8
+    micro_batch_size: int | None = None
+    protocol: str = "fixed"
+    inner_val_fraction: float = 0.2
+    optimistic_min_epoch: int = 10
+    variant: str = "akm"
+    loss_separation: float = 1.0
+    loss_count: float = 0.1
+    input_size: int = 128
+    max_frames: int | None = None
+    source: str = "magnified"
+    device: str = "cpu"
+    amp: bool = True
+    seed: int = 0
+    num_workers: int = 0
+    dropout: float = 0.5
+    hidden: int = 32
+    threads: int | None = None
+
+    def __post_init__(self) -> None:
+        def need(ok: bool, name: str, what: str) -> None:
+            if not ok:
+                raise ValueError(f"TrainConfig.{name}: expected {what}, got {getattr(self, name)!r}")
+
+        need(isinstance(self.epochs, int) and self.epochs >= 1, "epochs", "an integer >= 1")
+        for name in ("lr", "momentum", "weight_decay", "lr_min", "loss_separation", "loss_count"):
+            need(
+                isinstance(self.__dict__[name], int | float) and self.__dict__[name] >= 0,
+                name,
+                "a number >= 0",
+            )
+        need(self.lr > 0, "lr", "a number > 0")
+        need(self.lr_period is None or self.lr_period > 0, "lr_period", "None or a number > 0")
+        need(isinstance(self.batch_size, int) and self.batch_size >= 1, "batch_size", "an integer >= 1")
+        need(
+            self.micro_batch_size is None
+            or (isinstance(self.micro_batch_size, int) and 1 <= self.micro_batch_size <= self.batch_size),
+            "micro_batch_size",
+            "None or an integer in [1, batch_size] that divides batch_size",
+        )
+        need(self.batch_size % self.micro_batch == 0, "micro_batch_size", "a divisor of batch_size")
+        need(self.protocol in PROTOCOLS, "protocol", f"one of {PROTOCOLS}")
+        need(0 < self.inner_val_fraction < 1, "inner_val_fraction", "a number in (0, 1)")
+        need(self.optimistic_min_epoch >= 1, "optimistic_min_epoch", "an integer >= 1")
+        try:
+            check_variant(self.variant)
+        except ValueError as err:
+            raise ValueError(f"TrainConfig.{err}") from None
+        need(isinstance(self.input_size, int) and self.input_size >= 64, "input_size", "an integer >= 64")
+        need(self.max_frames is None or self.max_frames >= 1, "max_frames", "None or an integer >= 1")
+        need(self.source in ("magnified", "raw"), "source", "'magnified' or 'raw'")
+        need(
+            self.device in ("cpu", "cuda", "auto") or self.device.startswith("cuda:"),
+            "device",
+            "'cpu', 'cuda', 'cuda:N' or 'auto'",
+        )
+        need(isinstance(self.seed, int), "seed", "an integer")
+        need(isinstance(self.num_workers, int) and self.num_workers >= 0, "num_workers", "an integer >= 0")
+        need(0 <= self.dropout < 1, "dropout", "a number in [0, 1)")
+        need(isinstance(self.hidden, int) and self.hidden >= 1, "hidden", "an integer >= 1")
+        need(self.threads is None or self.threads >= 1, "threads", "None or an integer >= 1")
+
+    @property
+    def micro_batch(self) -> int:
+        """Clips per forward pass."""
+        return self.micro_batch_size or self.batch_size
+
+    @property
+    def period(self) -> float:
+        """Cosine schedule half-period in epochs."""
+        return self.lr_period if self.lr_period is not None else self.epochs / 5
+
+    def to_dict(self) -> dict:
+        """Plain dict of every field (JSON-serialisable)."""
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainConfig:
+        """Build from a dict, rejecting unknown keys with a ValueError that names them."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"TrainConfig: unknown parameter(s) {unknown}")
+        return cls(**values)

@@ -1,0 +1,284 @@
+"""Leave-one-subject-out (LOSO) training and evaluation of AKMNet on an HDF5 clip cache.
+
+``train_fold`` trains on every subject but one and writes that fold's outputs; ``aggregate`` pools the
+folds' predictions into metrics, figures and a report; ``run_loso`` does both in-process.
+
+Fold folder (``out_dir``): ``checkpoint.pt`` (per-epoch training state, resumable), ``inner.pt``
+(``inner-val`` only), ``predictions.json`` (every output per test clip), ``predictions.csv`` and
+``fold.json`` (summary, written last: its presence marks a finished fold).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from model import figures
+from model._io import atomic_path, write_text
+from model.config import TrainConfig
+from model.metrics import apex_localisation, classification_metrics, per_subject_table
+from model.report import render_report
+from model.train import build_model, fit, predict, resolve_device
+
+FOLD_PREFIX = "fold-"
+
+
+def fold_name(subject: str) -> str:
+    """Folder name of a subject's fold (unsafe characters replaced by ``_``)."""
+    return FOLD_PREFIX + re.sub(r"[^A-Za-z0-9._-]", "_", subject)
+
+
+def _datasets(h5_path, cfg: TrainConfig, *, subjects=None, exclude=None, train: bool):
+    from pipeline.store import ClipDataset
+
+    return ClipDataset(
+        h5_path,
+        subjects=subjects,
+        exclude_subjects=exclude,
+        source=cfg.source,
+        train=train,
+        input_size=cfg.input_size,
+        max_frames=cfg.max_frames,
+        seed=cfg.seed if train else None,
+    )
+
+
+def _inner_split(subjects: list[str], cfg: TrainConfig, test_subject: str) -> tuple[list[str], list[str]]:
+    """Held-out validation subjects for ``inner-val``: a seeded draw from the training subjects."""
+    if len(subjects) < 2:
+        raise ValueError(f"protocol 'inner-val' needs >= 2 training subjects besides {test_subject!r}")
+    n_val = min(len(subjects) - 1, max(1, round(cfg.inner_val_fraction * len(subjects))))
+    val = sorted(random.Random(f"{cfg.seed}-{test_subject}").sample(subjects, n_val))
+    return [s for s in subjects if s not in val], val
+
+
+def train_fold(
+    h5_path: str | os.PathLike, subject: str, cfg: TrainConfig, out_dir: str | os.PathLike
+) -> dict:
+    """Train on every subject of the cache except ``subject``, evaluate on ``subject``.
+
+    Resumes from ``out_dir/checkpoint.pt`` when present; returns the existing summary when
+    ``out_dir/fold.json`` already records a finished fold with the same configuration.
+    Returns the fold summary (also written to ``fold.json``).
+    """
+    from pipeline.store import open_cache
+
+    out_dir = Path(out_dir)
+    summary_path = out_dir / "fold.json"
+    if summary_path.exists():
+        summary = json.loads(summary_path.read_text())
+        if summary.get("config") == cfg.to_dict():
+            return summary
+    info = open_cache(h5_path)
+    if subject not in info.subjects:
+        raise ValueError(f"{h5_path}: subject {subject!r} not in the cache (subjects: {info.subjects})")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    device = resolve_device(cfg.device)
+    train_subjects = [s for s in info.subjects if s != subject]
+    test_set = _datasets(h5_path, cfg, subjects=[subject], train=False)
+    num_classes = len(info.classes)
+
+    history: list[dict] = []
+    inner: dict = {}
+    if cfg.protocol == "inner-val":
+        fit_subjects, val_subjects = _inner_split(train_subjects, cfg, subject)
+        val_set = _datasets(h5_path, cfg, subjects=val_subjects, train=False)
+
+        def validate(epoch, model):
+            p = predict(model, val_set, cfg, device)
+            return {"val_uf1": classification_metrics(p["labels"], p["preds"], num_classes)["uf1"]}
+
+        inner_hist = fit(
+            build_model(num_classes, cfg),
+            _datasets(h5_path, cfg, subjects=fit_subjects, train=True),
+            cfg,
+            checkpoint=out_dir / "inner.pt",
+            on_epoch=validate,
+            tag=f"inner-val {subject}",
+        )
+        best = max(inner_hist, key=lambda r: (r["val_uf1"], -r["epoch"]))  # earliest of the best
+        inner = {"val_subjects": val_subjects, "val_uf1": [r["val_uf1"] for r in inner_hist]}
+        epochs = best["epoch"]
+    else:
+        epochs = cfg.epochs
+
+    model = build_model(num_classes, cfg)
+    train_set = _datasets(h5_path, cfg, exclude=[subject], train=True)
+    on_epoch = None
+    if cfg.protocol == "reference-optimistic":
+
+        def on_epoch(epoch, model):
+            p = predict(model, test_set, cfg, device)
+            return {"test_accuracy": float(np.mean(np.equal(p["labels"], p["preds"]))), "test_predictions": p}
+
+    history = fit(
+        model,
+        train_set,
+        cfg,
+        epochs=epochs,
+        checkpoint=out_dir / "checkpoint.pt",
+        on_epoch=on_epoch,
+        tag=f"{cfg.protocol} {subject}",
+    )
+    if cfg.protocol == "reference-optimistic":
+        first = min(cfg.optimistic_min_epoch, cfg.epochs)
+        best = max(
+            (r for r in history if r["epoch"] >= first), key=lambda r: (r["test_accuracy"], r["epoch"])
+        )
+        preds, selected_epoch = best["test_predictions"], best["epoch"]
+        history = [{k: v for k, v in r.items() if k != "test_predictions"} for r in history]
+    else:
+        preds, selected_epoch = predict(model, test_set, cfg, device), epochs
+
+    preds["label_names"] = [info.classes[i] for i in preds["labels"]]
+    preds["pred_names"] = [info.classes[i] for i in preds["preds"]]
+    write_text(out_dir / "predictions.json", json.dumps(preds))
+    _write_csv(_prediction_frame(preds, info.classes), out_dir / "predictions.csv")
+    summary = {
+        "subject": subject,
+        "protocol": cfg.protocol,
+        "optimistic": cfg.protocol == "reference-optimistic",
+        "epoch": selected_epoch,
+        "n_train": len(train_set),
+        "n_test": len(test_set),
+        "train_subjects": train_subjects,
+        "classes": list(info.classes),
+        "dataset": info.dataset,
+        "cache": str(h5_path),
+        "params_hash": info.params_hash,
+        "history": history,
+        "inner_val": inner,
+        "config": cfg.to_dict(),
+    }
+    write_text(summary_path, json.dumps(summary, indent=1))
+    return summary
+
+
+def _prediction_frame(preds: dict, classes: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {
+            "sample_id": preds["sample_ids"],
+            "subject": preds["subjects"],
+            "label": preds["labels"],
+            "pred": preds["preds"],
+            "label_name": preds["label_names"],
+            "pred_name": preds["pred_names"],
+            "length": preds["lengths"],
+            "apex": preds["apex"],
+            "max_b_frame": [int(np.argmax(s)) for s in preds["scores"]],
+            "n_key": [int(round(sum(k))) for k in preds["keymask"]],
+        }
+    )
+    for i, name in enumerate(classes):
+        frame[f"score_{name}"] = [p[i] for p in preds["probs"]]
+    return frame
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False, float_format="%.6g")
+
+
+def _pick_keyframe_clips(preds: dict, n: int) -> list[int]:
+    """Up to ``n`` clips for the key-frame figure, cycling through classes, known apex first."""
+    order = sorted(range(len(preds["labels"])), key=lambda i: (preds["apex"][i] < 0, preds["sample_ids"][i]))
+    by_class: dict[int, list[int]] = {}
+    for i in order:
+        by_class.setdefault(preds["labels"][i], []).append(i)
+    chosen: list[int] = []
+    while len(chosen) < n and any(by_class.values()):
+        for label in sorted(by_class):
+            if by_class[label] and len(chosen) < n:
+                chosen.append(by_class[label].pop(0))
+    return chosen
+
+
+def aggregate(run_dir: str | os.PathLike, *, keyframe_clips: int = 6) -> dict:
+    """Pool every finished fold under ``run_dir`` into ``predictions.csv``, ``metrics.json``,
+    ``confusion.png``, ``per_subject.png``, ``keyframes.png`` and ``report.md``; returns the metrics."""
+    run_dir = Path(run_dir)
+    folds = sorted(p.parent for p in run_dir.glob(f"{FOLD_PREFIX}*/fold.json"))
+    if not folds:
+        raise ValueError(f"{run_dir}: no finished fold (no {FOLD_PREFIX}*/fold.json)")
+    summaries = [json.loads((f / "fold.json").read_text()) for f in folds]
+    first = summaries[0]
+    for fold, s in zip(folds, summaries):
+        for key in ("config", "classes", "cache", "params_hash"):
+            if s[key] != first[key]:
+                raise ValueError(f"{fold / 'fold.json'}: field {key!r} differs from {folds[0] / 'fold.json'}")
+    classes = first["classes"]
+    pooled: dict[str, list] = {}
+    for fold in folds:
+        for key, values in json.loads((fold / "predictions.json").read_text()).items():
+            pooled.setdefault(key, []).extend(values)
+
+    metrics = classification_metrics(pooled["labels"], pooled["preds"], len(classes))
+    per_subject = per_subject_table(pooled["subjects"], pooled["labels"], pooled["preds"], len(classes))
+    optimistic = first["protocol"] == "reference-optimistic"
+    metrics = {
+        "accuracy": metrics["accuracy"],
+        "uf1": metrics["uf1"],
+        "uar": metrics["uar"],
+        "n_samples": metrics["n_samples"],
+        "n_subjects": len(per_subject),
+        "classes": classes,
+        "per_subject": per_subject,
+        "protocol": first["protocol"],
+        "optimistic": optimistic,
+        "confusion": metrics["confusion"],
+        "per_class": metrics["per_class"],
+        "apex_localisation": apex_localisation(pooled["scores"], pooled["apex"]),
+        "fold_epochs": {s["subject"]: s["epoch"] for s in summaries},
+        "dataset": first["dataset"],
+        "cache": first["cache"],
+        "params_hash": first["params_hash"],
+        "config": first["config"],
+    }
+    _write_csv(_prediction_frame(pooled, classes), run_dir / "predictions.csv")
+    tag = " [reference-optimistic]" if optimistic else ""
+    figures.plot_confusion(
+        metrics["confusion"],
+        classes,
+        run_dir / "confusion.png",
+        f"UF1 {metrics['uf1']:.3f}, UAR {metrics['uar']:.3f}{tag}",
+    )
+    figures.plot_per_subject(per_subject, run_dir / "per_subject.png", f"per subject{tag}")
+    chosen = _pick_keyframe_clips(pooled, keyframe_clips)
+    clips = [
+        {
+            key: pooled[key][i]
+            for key in ("sample_id", "scores", "keymask", "onset", "apex", "offset")
+            if key in pooled
+        }
+        | {
+            "sample_id": pooled["sample_ids"][i],
+            "label_name": pooled["label_names"][i],
+            "pred_name": pooled["pred_names"][i],
+        }
+        for i in chosen
+    ]
+    figures.plot_keyframes(clips, run_dir / "keyframes.png", f"b_t and key frames{tag}")
+    write_text(run_dir / "report.md", render_report(metrics))
+    write_text(run_dir / "metrics.json", json.dumps(metrics, indent=1))
+    return metrics
+
+
+def run_loso(
+    h5_path: str | os.PathLike,
+    cfg: TrainConfig,
+    run_dir: str | os.PathLike,
+    subjects: list[str] | None = None,
+) -> dict:
+    """Every fold (or only ``subjects``) in-process, then :func:`aggregate`; returns the metrics."""
+    from pipeline.store import open_cache
+
+    run_dir = Path(run_dir)
+    for subject in subjects or open_cache(h5_path).subjects:
+        train_fold(h5_path, subject, cfg, run_dir / fold_name(subject))
+    return aggregate(run_dir)

@@ -1,0 +1,70 @@
+"""Markdown report of a LOSO run."""
+
+from __future__ import annotations
+
+PROTOCOL_NOTES = {
+    "fixed": "fixed number of epochs, last epoch evaluated (no test information used for model selection)",
+    "inner-val": "epoch count chosen on held-out training subjects, then refit on all training subjects",
+    "reference-optimistic": (
+        "**OPTIMISTIC**: each fold reports its best epoch on the test subject, as the reference code does; "
+        "these scores leak test information and overstate generalisation"
+    ),
+}
+
+
+def render_report(metrics: dict) -> str:
+    """Markdown summary: headline scores, protocol, per-class and per-subject tables, apex localisation."""
+    classes = metrics["classes"]
+    protocol = metrics["protocol"]
+    label = " (reference-optimistic, test-selected epochs)" if protocol == "reference-optimistic" else ""
+    lines = [
+        f"# AKMNet LOSO run{label}",
+        "",
+        f"- dataset: {metrics.get('dataset', '?')}, cache `{metrics.get('cache', '?')}`",
+        f"- protocol: `{protocol}`: {PROTOCOL_NOTES[protocol]}",
+        f"- variant: `{metrics['config']['variant']}`, epochs {metrics['config']['epochs']}, "
+        f"input {metrics['config']['input_size']}, max_frames {metrics['config']['max_frames']}",
+        f"- {metrics['n_samples']} clips, {metrics['n_subjects']} subjects, {len(classes)} classes",
+        "",
+        "| accuracy | UF1 | UAR |",
+        "|---:|---:|---:|",
+        f"| {metrics['accuracy']:.4f} | {metrics['uf1']:.4f} | {metrics['uar']:.4f} |",
+        "",
+        "## Per class",
+        "",
+        "| class | support | F1 | recall |",
+        "|---|---:|---:|---:|",
+    ]
+    for i, name in enumerate(classes):
+        support = sum(metrics["confusion"][i])
+        f1, recall = metrics["per_class"]["f1"][i], metrics["per_class"]["recall"][i]
+        lines.append(f"| {name} | {support} | {_fmt(f1)} | {_fmt(recall)} |")
+    lines += [
+        "",
+        "![confusion](confusion.png)",
+        "",
+        "## Per subject",
+        "",
+        "| subject | clips | accuracy | UF1 | epoch |",
+    ]
+    lines.append("|---|---:|---:|---:|---:|")
+    for subject, row in metrics["per_subject"].items():
+        epoch = metrics.get("fold_epochs", {}).get(subject, "")
+        lines.append(f"| {subject} | {row['n']} | {row['accuracy']:.3f} | {row['uf1']:.3f} | {epoch} |")
+    lines += ["", "![per subject](per_subject.png)", "", "## Apex localisation", ""]
+    apex = metrics["apex_localisation"]
+    if apex["n"]:
+        lines.append(
+            f"Highest-b_t frame vs annotated apex over {apex['n']} clips: mean |error| "
+            f"{apex['mean_abs']:.2f} "
+            f"frames, median {apex['median_abs']:.1f}, within 1 frame {apex['within_1']:.2%}, "
+            f"within 3 frames {apex['within_3']:.2%}."
+        )
+    else:
+        lines.append("No clip has an annotated apex.")
+    lines += ["", "![key frames](keyframes.png)", ""]
+    return "\n".join(lines)
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"

@@ -1,0 +1,238 @@
+"""Training loop, prediction and checkpoints for AKMNet.
+
+Batches are the dicts of :func:`pipeline.store.collate_clips` (``frames (B, T, 1, S, S)``, ``lengths``,
+``labels``, ``apex``, ``onset``, ``offset``, ``sample_ids``, ``subjects``). Each epoch reseeds torch and
+the data order from ``(seed, epoch)``, so a run resumed from a checkpoint continues exactly as an
+uninterrupted one would on CPU.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset
+
+from model import akm
+from model._io import atomic_path
+from model.akmnet import AKMNet
+from model.config import TrainConfig
+
+CHECKPOINT_FORMAT = "akmnet-checkpoint-1"
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` -> CUDA when present, else CPU; ``cuda`` without a GPU -> ValueError."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"TrainConfig.device: {name!r} requested but CUDA is not available")
+    return torch.device(name)
+
+
+def learning_rate(epoch: int, cfg: TrainConfig) -> float:
+    """Learning rate of 0-based training ``epoch``: the reference's closed-form cosine,
+    ``lr_min + (lr - lr_min) * (1 + cos(pi * epoch / period)) / 2`` (periodic past ``period``)."""
+    return cfg.lr_min + (cfg.lr - cfg.lr_min) * (1 + math.cos(math.pi * epoch / cfg.period)) / 2
+
+
+def build_model(num_classes: int, cfg: TrainConfig) -> AKMNet:
+    """AKMNet for ``cfg``, with weights drawn from ``cfg.seed``."""
+    torch.manual_seed(cfg.seed)
+    return AKMNet(num_classes, variant=cfg.variant, hidden=cfg.hidden, dropout=cfg.dropout)
+
+
+def clip_losses(out: dict[str, Tensor], labels: Tensor, lengths: Tensor, cfg: TrainConfig, key_frames: bool):
+    """Per-clip loss ``(B,)``: cross-entropy, plus for key-frame variants ``loss_separation *
+    (2 - gap of b_t)`` and ``loss_count * max(0, sum B_t - 1)``. Also returns the parts' batch sums."""
+    ce = F.cross_entropy(out["logits"].float(), labels, reduction="none")
+    total = ce
+    parts = {"ce": float(ce.detach().sum())}
+    if key_frames:
+        valid = akm.valid_mask(lengths, out["scores"].shape[1])
+        sep = akm.separation_loss(out["scores"], valid)
+        count = akm.count_loss(out["keymask"])
+        total = ce + cfg.loss_separation * sep + cfg.loss_count * count
+        parts |= {"separation": float(sep.detach().sum()), "count": float(count.detach().sum())}
+    return total, parts
+
+
+def _autocast(device: torch.device, cfg: TrainConfig):
+    if device.type == "cuda" and cfg.amp:
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def _to_device(batch: dict, device: torch.device) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    frames = batch["frames"].to(device, non_blocking=True)
+    return frames, batch["lengths"].to(device), batch["labels"].to(device), batch["apex"].to(device)
+
+
+def make_loader(dataset: Dataset, cfg: TrainConfig, *, shuffle: bool, epoch: int = 0) -> DataLoader:
+    """DataLoader over ``dataset`` with :func:`pipeline.store.collate_clips` (or the dataset's own
+    ``collate`` attribute); the shuffle order depends only on ``(cfg.seed, epoch)``."""
+    collate = getattr(dataset, "collate", None)
+    if collate is None:
+        from pipeline.store import collate_clips as collate
+    generator = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
+    return DataLoader(
+        dataset,
+        batch_size=cfg.micro_batch,
+        shuffle=shuffle,
+        collate_fn=collate,
+        num_workers=cfg.num_workers,
+        generator=generator,
+        persistent_workers=False,
+    )
+
+
+def train_epoch(
+    model: AKMNet,
+    dataset: Dataset,
+    optimizer: torch.optim.Optimizer,
+    cfg: TrainConfig,
+    epoch: int,
+    device: torch.device,
+) -> dict[str, float]:
+    """One epoch: groups of ``cfg.batch_size`` clips per optimiser step, ``cfg.micro_batch`` per forward.
+
+    The loss of a group is the mean of its clips' losses (a short last group averages over its own
+    size, as in the reference). Returns the epoch's mean loss parts.
+    """
+    model.train()
+    torch.manual_seed(cfg.seed * 100_003 + epoch)
+    if hasattr(dataset, "set_epoch"):
+        dataset.set_epoch(epoch)  # per-item augmentation seeds depend on (seed, epoch, index)
+    loader = make_loader(dataset, cfg, shuffle=True, epoch=epoch)
+    n = len(dataset)
+    sums: dict[str, float] = {}
+    seen = 0
+    optimizer.zero_grad(set_to_none=True)
+    for batch in loader:
+        frames, lengths, labels, apex = _to_device(batch, device)
+        group_start = seen - seen % cfg.batch_size
+        group_size = min(cfg.batch_size, n - group_start)
+        with _autocast(device, cfg):
+            out = model(frames, lengths, apex)
+        total, parts = clip_losses(out, labels, lengths, cfg, model.uses_key_frames)
+        (total.sum() / group_size).backward()
+        seen += len(labels)
+        if seen - group_start == group_size:
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+        for key, value in parts.items():
+            sums[key] = sums.get(key, 0.0) + value
+    return {f"loss_{key}": value / max(seen, 1) for key, value in sums.items()}
+
+
+@torch.inference_mode()
+def predict(model: AKMNet, dataset: Dataset, cfg: TrainConfig, device: torch.device) -> dict[str, list]:
+    """Eval-mode predictions for every clip of ``dataset``, in dataset order.
+
+    Returns plain lists (JSON- and ``weights_only``-safe): ``sample_ids, subjects, labels, preds,
+    probs`` (per class), ``lengths, onset, apex, offset`` and per-clip curves ``scores`` (b_t),
+    ``keymask``, ``selected``, ``weights`` (a_t), each of the clip's length.
+    """
+    model.eval()
+    keys = ("sample_ids", "subjects", "labels", "preds", "probs", "lengths", "onset", "apex", "offset")
+    curves = ("scores", "keymask", "selected", "weights")
+    result: dict[str, list] = {key: [] for key in keys + curves}
+    for batch in make_loader(dataset, cfg, shuffle=False):
+        frames, lengths, labels, apex = _to_device(batch, device)
+        with _autocast(device, cfg):
+            out = model(frames, lengths, apex)
+        probs = out["logits"].float().softmax(dim=1).cpu()
+        result["sample_ids"] += list(batch["sample_ids"])
+        result["subjects"] += list(batch["subjects"])
+        result["labels"] += batch["labels"].tolist()
+        result["preds"] += probs.argmax(dim=1).tolist()
+        result["probs"] += probs.tolist()
+        for key in ("lengths", "onset", "apex", "offset"):
+            result[key] += batch[key].tolist()
+        for key in curves:
+            values = out[key].float().cpu()
+            result[key] += [row[:n].tolist() for row, n in zip(values, batch["lengths"].tolist())]
+    return result
+
+
+def save_checkpoint(path: str | os.PathLike, state: dict) -> None:
+    """Atomically ``torch.save`` a dict of tensors / plain Python values."""
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict:
+    """Load a checkpoint written by :func:`fit` with ``weights_only=True``; checks its format tag."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path}: not an AKMNet checkpoint (format {CHECKPOINT_FORMAT!r} expected)")
+    return state
+
+
+def fit(
+    model: AKMNet,
+    dataset: Dataset,
+    cfg: TrainConfig,
+    *,
+    epochs: int | None = None,
+    checkpoint: str | os.PathLike | None = None,
+    on_epoch: Callable[[int, AKMNet], dict] | None = None,
+    tag: str = "",
+) -> list[dict]:
+    """Train ``model`` on ``dataset`` for ``epochs`` (default ``cfg.epochs``) epochs.
+
+    With ``checkpoint``, the state (weights, optimiser, history) is saved atomically after every epoch
+    and training resumes from it when the file exists and was written with the same ``cfg`` and ``tag``.
+    ``on_epoch(epoch, model)`` (1-based epoch) may return a dict stored in that epoch's history record.
+    Returns the history: one dict per epoch with ``epoch``, ``lr`` and mean loss parts.
+    """
+    epochs = cfg.epochs if epochs is None else epochs
+    device = resolve_device(cfg.device)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    model.to(device)
+    if device.type == "cuda" and cfg.amp:
+        model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
+    )
+    history: list[dict] = []
+    start = 0
+    identity = {"config": cfg.to_json(), "tag": tag, "epochs": epochs}
+    if checkpoint is not None and Path(checkpoint).exists():
+        state = load_checkpoint(checkpoint)
+        if state["identity"] != identity:
+            raise ValueError(
+                f"{checkpoint}: checkpoint was written for another configuration "
+                f"({state['identity']}); remove it or use another output folder"
+            )
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        history, start = list(state["history"]), int(state["epoch"])
+    for epoch in range(start, epochs):
+        lr = learning_rate(epoch, cfg)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        record = {"epoch": epoch + 1, "lr": lr} | train_epoch(model, dataset, optimizer, cfg, epoch, device)
+        if on_epoch is not None:
+            record |= on_epoch(epoch + 1, model)
+        history.append(record)
+        if checkpoint is not None:
+            save_checkpoint(
+                checkpoint,
+                {
+                    "format": CHECKPOINT_FORMAT,
+                    "identity": identity,
+                    "epoch": epoch + 1,
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "history": history,
+                },
+            )
+    return history
