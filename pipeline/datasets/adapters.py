@@ -1,0 +1,526 @@
+"""Adapters: a spec + a dataset tree -> validated :class:`Manifest` rows.
+
+Two generic readers, chosen by the spec's ``kind``: :func:`read_sheet_dataset` (one annotation
+row per clip) and :func:`read_folder_dataset` (labels from the folder layout). Both collect every
+row-level problem as an :class:`Excluded` entry of kind ``"invalid"``; :func:`load_manifest`
+turns them into one :class:`ManifestError` when ``strict``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .frames import compact_ranges, escapes, list_frames, unsafe_reason
+from .locate import base_root, find_annotation, find_clip_dir
+from .records import ClipRecord, Excluded, Manifest, ManifestError
+from .sheets import (
+    cell_text,
+    find_header,
+    is_blank,
+    parse_action_units,
+    parse_apex,
+    parse_int,
+    read_table,
+    subject_id,
+)
+from .spec import REQUIRED_FIELDS, Correction, DatasetSpec, Grouping, load_spec
+
+
+@dataclass
+class _Part:
+    """What one dataset reader found, before strictness and composite prefixes are applied."""
+
+    root: Path
+    rows: list[ClipRecord] = field(default_factory=list)
+    excluded: list[Excluded] = field(default_factory=list)
+    corrections: list[str] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _ClipCheck:
+    """Frames of one clip folder, or the problems that stop it being used."""
+
+    frames: tuple[str, ...] = ()
+    numbers: tuple[int, ...] = ()
+    problems: list[str] = field(default_factory=list)
+
+
+def _check_clip(base: Path, clips: Path, rel: str, spec: DatasetSpec, prefix: str) -> _ClipCheck:
+    """Resolve ``clips/rel``, refuse escapes and empty folders, list the variant's frames."""
+    check = _ClipCheck()
+    reason = unsafe_reason(rel)
+    if reason:
+        check.problems.append(reason)
+        return check
+    folder = clips / rel
+    shown = folder.as_posix()
+    if not folder.is_dir():
+        check.problems.append(f"clip folder not found: {shown}")
+        return check
+    if escapes(folder, base):
+        check.problems.append(f"clip folder {shown} is a symlink that points outside the dataset root {base}")
+        return check
+    listed = list_frames(folder, spec.frame_regex, prefix)
+    if not listed:
+        check.problems.append(
+            f"empty clip folder: {shown} has no frame files matching {prefix!r} + /{spec.frame_regex}/"
+        )
+        return check
+    outside = [name for _, name in listed if escapes(folder / name, base)]
+    if outside:
+        check.problems.append(
+            f"frame files in {shown} are symlinks outside the dataset root: {', '.join(outside)}"
+        )
+        return check
+    rel_dir = folder.relative_to(base).as_posix()
+    check.frames = tuple(f"{rel_dir}/{name}" for _, name in listed)
+    check.numbers = tuple(n for n, _ in listed)
+    return check
+
+
+def _correct(
+    corrections: tuple[Correction, ...],
+    subject: str,
+    filename: str,
+    values: dict[str, Any],
+    where: str,
+    log: list[str],
+) -> None:
+    """Apply the spec's known corrections to one row's parsed values, logging each (applied or not)."""
+    for fix in corrections:
+        if fix.subject != subject or fix.filename != filename:
+            continue
+        current = values.get(fix.column)
+        if cell_text(current) == cell_text(fix.old):
+            values[fix.column] = fix.new
+            log.append(
+                f"{where} ({subject}/{filename}): {fix.column} {fix.old!r} -> {fix.new!r} ({fix.reason})"
+            )
+        else:
+            log.append(
+                f"{where} ({subject}/{filename}): NOT applied: {fix.column} holds {current!r}, the known "
+                f"correction expects {fix.old!r} -> {fix.new!r} ({fix.reason})"
+            )
+
+
+def read_sheet_dataset(
+    spec: DatasetSpec,
+    root: Path,
+    grouping: Grouping,
+    *,
+    variant: str = "raw",
+    annotation: Path | None = None,
+    clips: Path | None = None,
+) -> _Part:
+    """Read a ``kind = "sheet"`` dataset: one validated record per usable annotation row."""
+    prefix = spec.variant(variant).prefix
+    sheet = find_annotation(spec, root, annotation)
+    table = read_table(sheet)
+    header = find_header(
+        table, spec.columns, REQUIRED_FIELDS, search_rows=spec.header_search_rows, source=sheet
+    )
+    names = {fld: str(table[header.row_index][col]).strip() for fld, col in header.columns.items()}
+
+    def cell(row: tuple[Any, ...], fld: str) -> Any:
+        col = header.columns.get(fld)
+        return row[col] if col is not None and col < len(row) else None
+
+    body = [
+        (i + 1, row) for i, row in enumerate(table) if i > header.row_index and not all(map(is_blank, row))
+    ]
+
+    def fits(folder: Path) -> bool:
+        for _, row in body:
+            subj, fname = cell(row, "subject"), cell(row, "filename")
+            if is_blank(subj) or is_blank(fname):
+                continue
+            rel = spec.clip_template.format(
+                subject=subject_id(subj, spec.subject_template), filename=cell_text(fname)
+            )
+            if (
+                unsafe_reason(rel) is None
+                and (folder / rel).is_dir()
+                and list_frames(folder / rel, spec.frame_regex, prefix)
+            ):
+                return True
+        return False
+
+    clip_dir = find_clip_dir(spec, root, variant, clips, fits)
+    base = base_root(root, clip_dir)
+    part = _Part(
+        root=base,
+        sources={
+            "annotation": str(sheet),
+            "header_row": str(header.row_index + 1),
+            "clips": str(clip_dir),
+            "variant": variant,
+        },
+    )
+    seen: dict[str, int] = {}
+    for excel_row, row in body:
+        where = f"{sheet.name} row {excel_row}"
+        problems: list[str] = []
+        for fld in ("subject", "filename"):
+            if is_blank(cell(row, fld)):
+                problems.append(f"{where}, column {names[fld]!r}: empty")
+        if problems:
+            part.excluded.append(Excluded(where, "", "; ".join(problems)))
+            continue
+        subject = subject_id(cell(row, "subject"), spec.subject_template)
+        filename = cell_text(cell(row, "filename"))
+        sample_id = f"{subject}/{filename}"
+        values = {fld: cell(row, fld) for fld in header.columns}
+        _correct(spec.corrections, subject, filename, values, where, part.corrections)
+
+        numbers: dict[str, int] = {}
+        for fld in ("onset", "apex", "offset"):
+            try:
+                numbers[fld] = parse_apex(values[fld]) if fld == "apex" else parse_int(values[fld])
+            except ValueError:
+                problems.append(
+                    f"{where}, column {names[fld]!r}: {fld} value {values[fld]!r} is not a whole number"
+                )
+        if len(numbers) == 3:
+            onset, apex, offset = numbers["onset"], numbers["apex"], numbers["offset"]
+            if onset > offset:
+                problems.append(
+                    f"{where}, columns {names['onset']!r}/{names['offset']!r}: "
+                    f"onset {onset} is after offset {offset}"
+                )
+            elif apex != -1 and not onset <= apex <= offset:
+                problems.append(
+                    f"{where}, column {names['apex']!r}: "
+                    f"apex {apex} is outside onset..offset {onset}..{offset}"
+                )
+        emotion = cell_text(values["emotion"])
+        klass: tuple[int, str] | None = None
+        try:
+            klass = grouping.classify(emotion)
+        except KeyError:
+            problems.append(
+                f"{where}, column {names['emotion']!r}: unknown emotion label {emotion!r} "
+                f"(grouping {grouping.name!r} knows {grouping.known_labels()})"
+            )
+        if sample_id in seen:
+            problems.append(f"{where}: duplicate sample id {sample_id!r} (first at row {seen[sample_id]})")
+        else:
+            seen[sample_id] = excel_row
+        rel = spec.clip_template.format(subject=subject, filename=filename)
+        reason = unsafe_reason(rel)
+        if reason:
+            problems.append(f"{where}, column {names['filename']!r}: {reason}")
+        if problems:
+            part.excluded.append(Excluded(where, sample_id, "; ".join(problems)))
+            continue
+        if klass is None:
+            part.excluded.append(
+                Excluded(
+                    where,
+                    sample_id,
+                    f"emotion {emotion!r} is not used by grouping {grouping.name!r}",
+                    "grouping",
+                )
+            )
+            continue
+        check = _check_clip(base, clip_dir, rel, spec, prefix)
+        if not check.problems:
+            missing = sorted(set(range(onset, offset + 1)) - set(check.numbers))
+            if missing:
+                check.problems.append(
+                    f"frames missing on disk in {(clip_dir / rel).as_posix()}: {compact_ranges(missing)} "
+                    f"(annotated onset..offset {onset}..{offset}, found "
+                    f"{check.numbers[0]}..{check.numbers[-1]})"
+                )
+        if check.problems:
+            part.excluded.append(Excluded(where, sample_id, f"{where}: " + "; ".join(check.problems)))
+            continue
+        au_raw = values.get("action_units")
+        part.rows.append(
+            ClipRecord(
+                sample_id=sample_id,
+                dataset=spec.name,
+                subject=subject,
+                clip=(clip_dir / rel).relative_to(base).as_posix(),
+                frames=check.frames,
+                frame_numbers=check.numbers,
+                onset=onset,
+                apex=apex,
+                offset=offset,
+                fps=spec.fps,
+                emotion=emotion,
+                label=klass[0],
+                label_name=klass[1],
+                action_units=parse_action_units(au_raw),
+                au_text=cell_text(au_raw),
+            )
+        )
+    return part
+
+
+def _walk(folder: Path, segments: list[str], spec: DatasetSpec, found: dict[str, str]):
+    """Yield ``(fields, folder)`` for every folder matching the layout template's segments."""
+    if not segments:
+        yield dict(found), folder
+        return
+    head, rest = segments[0], segments[1:]
+    match = re.fullmatch(r"\{(\w+)\}", head)
+    if match is None:
+        if (folder / head).is_dir():
+            yield from _walk(folder / head, rest, spec, found)
+        return
+    name = match.group(1)
+    wanted = re.compile(spec.subject_regex) if name == "subject" else None
+    with os.scandir(folder) as entries:
+        subdirs = sorted(e.name for e in entries if e.is_dir() and not e.name.startswith("."))
+    for sub in subdirs:
+        if wanted is None or wanted.fullmatch(sub):
+            yield from _walk(folder / sub, rest, spec, {**found, name: sub})
+
+
+def read_folder_dataset(
+    spec: DatasetSpec,
+    root: Path,
+    grouping: Grouping,
+    *,
+    variant: str = "raw",
+    annotation: Path | None = None,
+    clips: Path | None = None,
+) -> _Part:
+    """Read a ``kind = "folders"`` dataset: labels from the folder names, onset/offset from the frames."""
+    if annotation is not None:
+        raise ManifestError(
+            f"{spec.name}: has no annotation sheet (labels come from folder names); drop --annotation"
+        )
+    prefix = spec.variant(variant).prefix
+    segments = spec.clip_template.split("/")
+    head = re.compile(spec.subject_regex)
+
+    def fits(folder: Path) -> bool:
+        with os.scandir(folder) as entries:
+            subjects = [e.name for e in entries if e.is_dir() and head.fullmatch(e.name)]
+        return any(
+            list_frames(path, spec.frame_regex, prefix)
+            for subj in subjects
+            for _, path in _walk(folder / subj, segments[1:], spec, {})
+        )
+
+    clip_dir = find_clip_dir(spec, root, variant, clips, fits)
+    base = base_root(root, clip_dir)
+    part = _Part(
+        root=base, sources={"annotation": "(folder names)", "clips": str(clip_dir), "variant": variant}
+    )
+    seen: dict[str, str] = {}
+    for values, folder in _walk(clip_dir, segments, spec, {}):
+        rel = folder.relative_to(clip_dir).as_posix()
+        where = (clip_dir / rel).as_posix()
+        sample_id = f"{values['subject']}/{values['clip']}"
+        emotion = values["emotion"]
+        problems: list[str] = []
+        klass: tuple[int, str] | None = None
+        try:
+            klass = grouping.classify(emotion)
+        except KeyError:
+            problems.append(
+                f"{where}: unknown emotion label {emotion!r} in the folder name "
+                f"(grouping {grouping.name!r} knows {grouping.known_labels()})"
+            )
+        if sample_id in seen:
+            problems.append(f"{where}: duplicate sample id {sample_id!r} (also {seen[sample_id]})")
+        else:
+            seen[sample_id] = where
+        check = _check_clip(base, clip_dir, rel, spec, prefix)
+        problems.extend(check.problems)
+        if problems:
+            part.excluded.append(Excluded(where, sample_id, "; ".join(problems)))
+            continue
+        if klass is None:
+            part.excluded.append(
+                Excluded(
+                    where,
+                    sample_id,
+                    f"emotion {emotion!r} is not used by grouping {grouping.name!r}",
+                    "grouping",
+                )
+            )
+            continue
+        part.rows.append(
+            ClipRecord(
+                sample_id=sample_id,
+                dataset=spec.name,
+                subject=values["subject"],
+                clip=folder.relative_to(base).as_posix(),
+                frames=check.frames,
+                frame_numbers=check.numbers,
+                onset=check.numbers[0],
+                apex=-1,
+                offset=check.numbers[-1],
+                fps=spec.fps,
+                emotion=emotion,
+                label=klass[0],
+                label_name=klass[1],
+                action_units=(),
+                au_text="",
+            )
+        )
+    return part
+
+
+READERS = {"sheet": read_sheet_dataset, "folders": read_folder_dataset}
+
+
+def _part_roots(spec: DatasetSpec, root: Path | None, roots: dict[str, Path] | None) -> dict[str, Path]:
+    """Each composite part's dataset root: from ``roots``, else the one matching folder under ``root``."""
+    out: dict[str, Path] = {}
+    for part, dirs in spec.parts.items():
+        if roots and part in roots:
+            out[part] = Path(roots[part])
+            if not out[part].is_dir():
+                raise ManifestError(f"{spec.name}: root for {part!r} is not a folder: {out[part]}")
+            continue
+        if root is None:
+            raise ManifestError(
+                f"{spec.name}: no root for {part!r}; pass root=... or roots={{{part!r}: ...}}"
+            )
+        found = []
+        with os.scandir(root) as entries:
+            names = {e.name.lower(): e.name for e in entries if e.is_dir()}
+        for d in dirs:
+            if d.lower() in names and root / names[d.lower()] not in found:
+                found.append(root / names[d.lower()])
+        if not found:
+            raise ManifestError(
+                f"{spec.name}: no folder for {part!r} under {root} (looked for {list(dirs)}); "
+                f"pass a per-dataset root (--part-root {part}=PATH)"
+            )
+        if len(found) > 1:
+            raise ManifestError(
+                f"{spec.name}: several folders for {part!r} under {root}: {[str(f) for f in found]}; "
+                f"pass --part-root {part}=PATH"
+            )
+        out[part] = found[0]
+    unknown = set(roots or {}) - set(spec.parts)
+    if unknown:
+        raise ManifestError(
+            f"{spec.name}: roots for unknown parts {sorted(unknown)}; parts: {sorted(spec.parts)}"
+        )
+    return out
+
+
+def _under(folder: str, rel: str) -> str:
+    """``rel`` prefixed with the posix ``folder`` (unless it is ``"."``)."""
+    return rel if folder == "." else f"{folder}/{rel}"
+
+
+def _read_composite(
+    spec: DatasetSpec, root: Path | None, roots: dict[str, Path] | None, grouping: Grouping, variant: str
+) -> _Part:
+    part_roots = _part_roots(spec, root, roots)
+    parts: dict[str, _Part] = {}
+    for name, part_root in part_roots.items():
+        sub = load_spec(name)
+        sub_grouping = spec.part_groupings.get(grouping.name, {}).get(name)
+        if sub_grouping is None:
+            raise ManifestError(f"{spec.path}: grouping {grouping.name!r} has no mapping for part {name!r}")
+        parts[name] = READERS[sub.kind](sub, part_root, sub_grouping, variant=variant)
+    paths = [p.root.resolve() for p in parts.values()]
+    base = Path(os.path.commonpath(paths))
+    if root is not None and all(p.is_relative_to(root.resolve()) for p in paths):
+        base = root
+    out = _Part(root=base)
+    excludes = {(e["dataset"], f"{e['subject']}/{e['filename']}"): e.get("reason", "") for e in spec.exclude}
+    for name, part in parts.items():
+        shift = part.root.resolve().relative_to(base.resolve()).as_posix()
+        for key, value in part.sources.items():
+            out.sources[f"{name}.{key}"] = value
+        out.corrections.extend(f"{name}: {c}" for c in part.corrections)
+        out.excluded.extend(
+            replace(e, row=f"{name}: {e.row}", sample_id=f"{name}/{e.sample_id}") for e in part.excluded
+        )
+        for rec in part.rows:
+            sid = f"{name}/{rec.sample_id}"
+            if (name, rec.sample_id) in excludes:
+                out.excluded.append(
+                    Excluded(f"{name}: {rec.clip}", sid, excludes[name, rec.sample_id], "protocol")
+                )
+                continue
+            out.rows.append(
+                replace(
+                    rec,
+                    sample_id=sid,
+                    subject=f"{name}-{rec.subject}",
+                    clip=_under(shift, rec.clip),
+                    frames=tuple(_under(shift, f) for f in rec.frames),
+                )
+            )
+    return out
+
+
+def load_manifest(
+    dataset: str | os.PathLike,
+    root: str | os.PathLike | None = None,
+    *,
+    grouping: str | None = None,
+    variant: str = "raw",
+    strict: bool = False,
+    annotation: str | os.PathLike | None = None,
+    clips: str | os.PathLike | None = None,
+    roots: dict[str, str | os.PathLike] | None = None,
+) -> Manifest:
+    """Read a dataset tree into a validated :class:`Manifest`.
+
+    Args:
+        dataset: a dataset name (see :func:`list_datasets`) or the path of a spec ``.toml`` file.
+        root: the dataset's top folder as unpacked (a composite: the folder holding its datasets).
+        grouping: class grouping name (see :func:`list_groupings`); the spec's default when None.
+        variant: ``"raw"`` frames or ``"reg"`` (cropped / registered) frames.
+        strict: raise :class:`ManifestError` listing every row-level problem instead of excluding rows.
+        annotation: the annotation sheet, overriding the search under ``root``.
+        clips: the folder holding the clip folders, overriding the search under ``root``.
+        roots: composite only, per-dataset roots (``{"casme2": ..., "samm": ..., "smic": ...}``);
+            parts not named here are looked for under ``root``.
+    """
+    spec = load_spec(dataset)
+    group = spec.grouping(grouping)
+    if spec.kind != "composite":
+        spec.variant(variant)
+    root_path = Path(root) if root is not None else None
+    if root_path is not None and not root_path.is_dir():
+        raise ManifestError(f"{spec.name}: dataset root is not a folder: {root_path}")
+    if spec.kind == "composite":
+        if annotation is not None or clips is not None:
+            raise ManifestError(f"{spec.name}: annotation/clips overrides need a single dataset; use roots=")
+        part = _read_composite(
+            spec, root_path, {k: Path(v) for k, v in (roots or {}).items()}, group, variant
+        )
+    else:
+        if root_path is None:
+            raise ManifestError(f"{spec.name}: root is required")
+        if roots:
+            raise ManifestError(f"{spec.name}: roots= is only for composite datasets")
+        part = READERS[spec.kind](
+            spec,
+            root_path,
+            group,
+            variant=variant,
+            annotation=Path(annotation) if annotation is not None else None,
+            clips=Path(clips) if clips is not None else None,
+        )
+    invalid = [e for e in part.excluded if e.kind == "invalid"]
+    if strict and invalid:
+        listing = "\n  ".join(e.reason for e in invalid)
+        raise ManifestError(f"{spec.name}: {len(invalid)} row(s) failed validation (strict):\n  {listing}")
+    return Manifest(
+        dataset=spec.name,
+        root=part.root,
+        grouping=group.name,
+        classes=group.classes,
+        rows=part.rows,
+        excluded=part.excluded,
+        corrections=part.corrections,
+        sources=part.sources,
+    )

@@ -1,0 +1,73 @@
+"""Frame files on disk: listing a clip folder in temporal order, and keeping paths inside the root."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path, PurePosixPath
+
+_LAST_INT = re.compile(r"(\d+)(?!.*\d)")
+
+
+def frame_number(name: str) -> int:
+    """Last integer in the file-name stem: ``EP01_5-12.jpg`` -> 12, ``img046.jpg`` -> 46."""
+    match = _LAST_INT.search(Path(name).stem)
+    if match is None:
+        raise ValueError(f"no frame number in file name {name!r}")
+    return int(match.group(1))
+
+
+def list_frames(folder: Path, frame_regex: str, prefix: str = "") -> list[tuple[int, str]]:
+    """``(frame number, file name)`` of a clip folder's frames, sorted by number (never lexically).
+
+    A frame is a file whose name is ``prefix`` + a name matching ``frame_regex``. With an empty
+    prefix, names that would match with a known variant prefix (``reg_``) are not frames.
+    """
+    pattern = re.compile(frame_regex)
+    out = []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            name = entry.name
+            if not name.startswith(prefix):
+                continue
+            bare = name[len(prefix) :]
+            if not prefix and bare.startswith("reg_"):
+                continue
+            if pattern.match(bare) and entry.is_file():
+                out.append((frame_number(bare), name))
+    out.sort()
+    return out
+
+
+def unsafe_reason(rel: str) -> str | None:
+    """Why a sheet-derived relative path cannot be used (absolute, ``..``, empty part), else None."""
+    if not rel or rel.strip() != rel:
+        return f"clip path {rel!r} is empty or has surrounding spaces"
+    if "\\" in rel:
+        return f"clip path {rel!r} contains a backslash"
+    pure = PurePosixPath(rel)
+    if pure.is_absolute() or re.match(r"^[A-Za-z]:", rel):
+        return f"clip path {rel!r} is absolute and would escape the dataset root"
+    if any(part in ("..", ".", "") for part in rel.split("/")):
+        return f"clip path {rel!r} contains '..' or '.' and would escape the dataset root"
+    return None
+
+
+def escapes(path: Path, root: Path) -> bool:
+    """Whether ``path`` (after following symlinks) lies outside ``root``."""
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return True
+    return False
+
+
+def compact_ranges(numbers: list[int]) -> str:
+    """``[3, 4, 5, 9]`` -> ``"3-5, 9"`` (for messages)."""
+    runs: list[list[int]] = []
+    for n in sorted(numbers):
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)

@@ -1,0 +1,91 @@
+"""Finding a dataset's annotation sheet and clip folder under the root the user points at."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from .records import ManifestError
+from .sheets import has_header
+from .spec import REQUIRED_FIELDS, DatasetSpec
+
+
+def _unique(paths: list[Path]) -> list[Path]:
+    seen: set[Path] = set()
+    out = []
+    for path in paths:
+        key = path.resolve()
+        if key not in seen:
+            seen.add(key)
+            out.append(path)
+    return out
+
+
+def release_dirs(spec: DatasetSpec, variant: str) -> tuple[str, ...]:
+    """Release subfolders that may hold the clips of ``variant``."""
+    chosen = spec.variant(variant).release_dirs
+    return spec.release_dirs if chosen is None else chosen
+
+
+def find_annotation(spec: DatasetSpec, root: Path, override: Path | None) -> Path:
+    """The one annotation sheet under ``root`` (or its release folders) with the spec's columns."""
+    if override is not None:
+        if not override.is_file():
+            raise ManifestError(f"annotation file not found: {override}")
+        return override
+    folders = _unique([root] + [root / d for d in spec.release_dirs if (root / d).is_dir()])
+    matches = _unique(
+        sorted(p for folder in folders for pattern in spec.annotation_globs for p in folder.glob(pattern))
+    )
+    fitting = [
+        p
+        for p in matches
+        if not p.name.startswith("~$")
+        and has_header(p, spec.columns, REQUIRED_FIELDS, spec.header_search_rows)
+    ]
+    if not fitting:
+        looked = ", ".join(str(f) for f in folders)
+        tried = (
+            f"; files that matched but lack the columns: {', '.join(map(str, matches))}" if matches else ""
+        )
+        raise ManifestError(
+            f"{spec.name}: no annotation sheet matching {list(spec.annotation_globs)} with the expected "
+            f"columns in {looked}{tried}. Pass --annotation FILE."
+        )
+    if len(fitting) > 1:
+        listing = "\n  ".join(str(p) for p in fitting)
+        raise ManifestError(
+            f"{spec.name}: several annotation sheets fit; choose one with --annotation:\n  {listing}"
+        )
+    return fitting[0]
+
+
+def find_clip_dir(
+    spec: DatasetSpec, root: Path, variant: str, override: Path | None, fits: Callable[[Path], bool]
+) -> Path:
+    """The one folder (``root`` or a release subfolder) in which ``fits`` finds the clips."""
+    if override is not None:
+        if not override.is_dir():
+            raise ManifestError(f"clip folder not found: {override}")
+        return override
+    candidates = _unique([root] + [root / d for d in release_dirs(spec, variant) if (root / d).is_dir()])
+    fitting = [c for c in candidates if fits(c)]
+    if not fitting:
+        looked = ", ".join(str(c) for c in candidates)
+        raise ManifestError(
+            f"{spec.name}: no clip folders of variant {variant!r} found in {looked} "
+            f"(release subfolders looked for: {list(release_dirs(spec, variant))}). Pass --clips DIR."
+        )
+    if len(fitting) > 1:
+        listing = "\n  ".join(str(c) for c in fitting)
+        raise ManifestError(f"{spec.name}: several clip folders fit; choose one with --clips:\n  {listing}")
+    return fitting[0]
+
+
+def base_root(root: Path, clips: Path) -> Path:
+    """The folder manifest paths are relative to: the dataset root, or the clip folder outside it."""
+    try:
+        clips.resolve().relative_to(root.resolve())
+    except ValueError:
+        return clips
+    return root

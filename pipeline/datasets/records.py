@@ -1,0 +1,190 @@
+"""Manifest records: one :class:`ClipRecord` per clip, a :class:`Manifest` around them, CSV round trip."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from collections import Counter
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+CSV_MAGIC = "# akmnet-manifest"
+CSV_VERSION = 1
+LIST_SEP = ";"
+
+
+class ManifestError(ValueError):
+    """Bad dataset input: a structural problem, or (with ``strict``) any row-level problem."""
+
+
+@dataclass(frozen=True)
+class ClipRecord:
+    """One clip. Paths are posix, relative to :attr:`Manifest.root`; frame numbers as in the sheet."""
+
+    sample_id: str
+    dataset: str
+    subject: str
+    clip: str
+    frames: tuple[str, ...]
+    frame_numbers: tuple[int, ...]
+    onset: int
+    apex: int  # -1 when unknown
+    offset: int
+    fps: float
+    emotion: str
+    label: int
+    label_name: str
+    action_units: tuple[str, ...]
+    au_text: str
+
+    def index_of(self, frame_number: int) -> int:
+        """Position of the frame numbered ``frame_number`` in :attr:`frames` (``ValueError`` if absent)."""
+        try:
+            return self.frame_numbers.index(int(frame_number))
+        except ValueError:
+            raise ValueError(
+                f"{self.sample_id}: frame number {frame_number} is not among the clip's frames "
+                f"({self.frame_numbers[0] if self.frame_numbers else '-'}..."
+                f"{self.frame_numbers[-1] if self.frame_numbers else '-'})"
+            ) from None
+
+
+@dataclass(frozen=True)
+class Excluded:
+    """A sheet row (or folder) left out of the manifest, and why.
+
+    ``kind``: ``"invalid"`` (a validation problem; an error under ``strict``), ``"grouping"`` (its
+    label is dropped by the grouping) or ``"protocol"`` (an official exclusion list).
+    """
+
+    row: str
+    sample_id: str
+    reason: str
+    kind: str = "invalid"
+
+
+@dataclass
+class Manifest:
+    """The validated clips of one dataset (or composite) under one grouping."""
+
+    dataset: str
+    root: Path
+    grouping: str
+    classes: tuple[str, ...]
+    rows: list[ClipRecord] = field(default_factory=list)
+    excluded: list[Excluded] = field(default_factory=list)
+    corrections: list[str] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    @property
+    def subjects(self) -> list[str]:
+        return sorted({r.subject for r in self.rows})
+
+    def frame_paths(self, record: ClipRecord) -> list[Path]:
+        """Absolute frame paths of one record."""
+        return [self.root / f for f in record.frames]
+
+    def class_counts(self) -> dict[str, int]:
+        counts = Counter(r.label_name for r in self.rows)
+        return {c: counts.get(c, 0) for c in self.classes}
+
+    def subject_counts(self) -> dict[str, int]:
+        return dict(sorted(Counter(r.subject for r in self.rows).items()))
+
+    def to_csv(self, path: str | os.PathLike) -> Path:
+        """Write the manifest atomically: one comment line of metadata, then one CSV row per clip."""
+        path = Path(path)
+        meta = {
+            "format_version": CSV_VERSION,
+            "dataset": self.dataset,
+            "root": str(self.root),
+            "grouping": self.grouping,
+            "classes": list(self.classes),
+            "sources": self.sources,
+            "corrections": self.corrections,
+            "excluded": [asdict(e) for e in self.excluded],
+        }
+        names = [f.name for f in fields(ClipRecord)]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
+                fh.write(f"{CSV_MAGIC} {json.dumps(meta, sort_keys=True)}\n")
+                writer = csv.DictWriter(fh, fieldnames=names)
+                writer.writeheader()
+                for rec in self.rows:
+                    row = asdict(rec)
+                    for key in ("frames", "frame_numbers", "action_units"):
+                        row[key] = LIST_SEP.join(str(v) for v in row[key])
+                    writer.writerow(row)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+
+def _record_from_row(row: dict[str, str], where: str) -> ClipRecord:
+    def ints(text: str) -> tuple[int, ...]:
+        return tuple(int(v) for v in text.split(LIST_SEP)) if text else ()
+
+    def strs(text: str) -> tuple[str, ...]:
+        return tuple(text.split(LIST_SEP)) if text else ()
+
+    try:
+        return ClipRecord(
+            sample_id=row["sample_id"],
+            dataset=row["dataset"],
+            subject=row["subject"],
+            clip=row["clip"],
+            frames=strs(row["frames"]),
+            frame_numbers=ints(row["frame_numbers"]),
+            onset=int(row["onset"]),
+            apex=int(row["apex"]),
+            offset=int(row["offset"]),
+            fps=float(row["fps"]),
+            emotion=row["emotion"],
+            label=int(row["label"]),
+            label_name=row["label_name"],
+            action_units=strs(row["action_units"]),
+            au_text=row["au_text"],
+        )
+    except (KeyError, ValueError, TypeError) as err:
+        raise ManifestError(f"{where}: bad manifest row: {err}") from err
+
+
+def read_manifest_csv(path: str | os.PathLike) -> Manifest:
+    """Read a CSV written by :meth:`Manifest.to_csv` back into an identical :class:`Manifest`."""
+    path = Path(path)
+    with open(path, newline="", encoding="utf-8") as fh:
+        first = fh.readline()
+        if not first.startswith(CSV_MAGIC):
+            raise ManifestError(f"{path}: not a manifest CSV (first line must start with {CSV_MAGIC!r})")
+        try:
+            meta = json.loads(first[len(CSV_MAGIC) :])
+        except json.JSONDecodeError as err:
+            raise ManifestError(f"{path}: line 1: bad metadata JSON: {err}") from err
+        if meta.get("format_version") != CSV_VERSION:
+            raise ManifestError(
+                f"{path}: format_version {meta.get('format_version')!r}, expected {CSV_VERSION}"
+            )
+        reader = csv.DictReader(fh)
+        rows = [_record_from_row(row, f"{path}: line {i}") for i, row in enumerate(reader, start=3)]
+    return Manifest(
+        dataset=meta["dataset"],
+        root=Path(meta["root"]),
+        grouping=meta["grouping"],
+        classes=tuple(meta["classes"]),
+        rows=rows,
+        excluded=[Excluded(**e) for e in meta["excluded"]],
+        corrections=list(meta["corrections"]),
+        sources=dict(meta["sources"]),
+    )

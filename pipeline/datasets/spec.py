@@ -1,0 +1,324 @@
+"""Dataset specs: the declarative TOML files in ``data_manifests/``, parsed and checked.
+
+A spec says where a dataset's clips and annotation sheet live and how to read them; the adapters
+(:mod:`pipeline.datasets.adapters`) hold no dataset names. Three kinds exist:
+
+- ``sheet``: one annotation sheet row per clip (CASME I, CASME II, SAMM, synthetic);
+- ``folders``: labels come from the folder layout (SMIC-HS);
+- ``composite``: several datasets pooled under one grouping (MEGC2019).
+
+A spec may ``extends = "other"``: tables are merged key by key, except ``groupings`` which the
+child replaces as a whole (a child names its own classes).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .records import ManifestError
+
+SPEC_ENV = "AKMNET_DATA_MANIFESTS"
+"""Environment variable naming an extra folder of spec files (searched before the built-in one)."""
+
+FIELDS = ("subject", "filename", "onset", "apex", "offset", "action_units", "emotion")
+REQUIRED_FIELDS = ("subject", "filename", "onset", "apex", "offset", "emotion")
+KINDS = ("sheet", "folders", "composite")
+
+
+class SpecError(ManifestError):
+    """A spec file is missing, malformed or names something unknown."""
+
+
+def spec_dirs() -> list[Path]:
+    """Folders searched for ``<name>.toml``: ``$AKMNET_DATA_MANIFESTS`` first, then the repository's."""
+    dirs = []
+    if os.environ.get(SPEC_ENV):
+        dirs.append(Path(os.environ[SPEC_ENV]))
+    dirs.append(Path(__file__).resolve().parents[2] / "data_manifests")
+    return dirs
+
+
+def _find_spec_file(name_or_path: str | os.PathLike) -> Path:
+    text = str(name_or_path)
+    if text.endswith(".toml") or os.sep in text or "/" in text:
+        path = Path(text)
+        if not path.is_file():
+            raise SpecError(f"dataset spec file not found: {path}")
+        return path
+    for folder in spec_dirs():
+        path = folder / f"{text}.toml"
+        if path.is_file():
+            return path
+    raise SpecError(f"unknown dataset {text!r}; known datasets: {', '.join(list_datasets())}")
+
+
+def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in child.items():
+        if key != "groupings" and isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _read_raw(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    if path.resolve() in seen:
+        raise SpecError(f"{path}: 'extends' loops back to itself")
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as err:
+        raise SpecError(f"{path}: not valid TOML: {err}") from err
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    parent_path = _find_spec_file(parent) if not str(parent).endswith(".toml") else path.parent / parent
+    base = _read_raw(parent_path, (*seen, path.resolve()))
+    base.pop("name", None)
+    return _merge(base, data)
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """A named mapping from raw emotion labels to class indices.
+
+    ``members`` maps each class to the raw labels (lower case) that fall in it; ``drop`` lists raw
+    labels that are known but left out. Any other label is unknown (a validation problem).
+    """
+
+    name: str
+    classes: tuple[str, ...]
+    members: dict[str, tuple[str, ...]]
+    drop: tuple[str, ...] = ()
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.classes:
+            raise SpecError(f"grouping {self.name!r}: classes must not be empty")
+        if len(set(self.classes)) != len(self.classes):
+            raise SpecError(f"grouping {self.name!r}: classes repeat: {list(self.classes)}")
+        unknown = set(self.members) - set(self.classes)
+        if unknown:
+            raise SpecError(f"grouping {self.name!r}: members name unknown classes {sorted(unknown)}")
+        seen: dict[str, str] = {}
+        for cls in self.classes:
+            for raw in self.members.get(cls, (cls,)):
+                if raw in seen:
+                    raise SpecError(f"grouping {self.name!r}: label {raw!r} is in {seen[raw]!r} and {cls!r}")
+                seen[raw] = cls
+        clash = set(seen) & set(self.drop)
+        if clash:
+            raise SpecError(f"grouping {self.name!r}: labels both kept and dropped: {sorted(clash)}")
+
+    def classify(self, emotion: str) -> tuple[int, str] | None:
+        """``(label, class name)`` for a raw label, ``None`` when dropped; ``KeyError`` when unknown."""
+        key = normalise_label(emotion)
+        for index, cls in enumerate(self.classes):
+            if key in self.members.get(cls, (cls,)):
+                return index, cls
+        if key in self.drop:
+            return None
+        raise KeyError(emotion)
+
+    def known_labels(self) -> list[str]:
+        kept = [raw for cls in self.classes for raw in self.members.get(cls, (cls,))]
+        return kept + list(self.drop)
+
+
+def normalise_label(text: str) -> str:
+    """Lower case, trimmed, inner whitespace collapsed (``" Other "`` -> ``"other"``)."""
+    return " ".join(str(text).split()).lower()
+
+
+def _grouping(name: str, table: dict[str, Any], where: Path) -> Grouping:
+    classes = table.get("classes")
+    if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
+        raise SpecError(f"{where}: groupings.{name}.classes must be a list of strings")
+    members = {
+        cls: tuple(normalise_label(raw) for raw in raws) for cls, raws in table.get("members", {}).items()
+    }
+    return Grouping(
+        name=name,
+        classes=tuple(classes),
+        members=members,
+        drop=tuple(normalise_label(raw) for raw in table.get("drop", [])),
+        description=str(table.get("description", "")),
+    )
+
+
+@dataclass(frozen=True)
+class Variant:
+    """Frame-file variant: raw frames, or the cropped/registered ``reg_`` frames."""
+
+    prefix: str = ""
+    release_dirs: tuple[str, ...] | None = None  # overrides the spec's when set
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A known annotation error, fixed when the sheet row still holds ``old``."""
+
+    subject: str
+    filename: str
+    column: str
+    old: int | str
+    new: int | str
+    reason: str
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """One parsed ``data_manifests/<name>.toml``. See the module docstring and the spec files."""
+
+    name: str
+    kind: str
+    path: Path
+    title: str = ""
+    fps: float = 0.0
+    clip_template: str = ""
+    subject_template: str = "{number}"
+    subject_regex: str = ".+"
+    frame_regex: str = r".+"
+    release_dirs: tuple[str, ...] = ()
+    variants: dict[str, Variant] = field(default_factory=dict)
+    annotation_globs: tuple[str, ...] = ()
+    header_search_rows: int = 30
+    columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    groupings: dict[str, Grouping] = field(default_factory=dict)
+    default_grouping: str = ""
+    corrections: tuple[Correction, ...] = ()
+    parts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # composite: part -> root dir names
+    part_groupings: dict[str, dict[str, Grouping]] = field(default_factory=dict)
+    exclude: tuple[dict[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise SpecError(f"{self.path}: kind must be one of {KINDS}, got {self.kind!r}")
+        if self.kind != "composite":
+            if self.fps <= 0:
+                raise SpecError(f"{self.path}: fps must be > 0, got {self.fps!r}")
+            try:
+                re.compile(self.frame_regex)
+                re.compile(self.subject_regex)
+            except re.error as err:
+                raise SpecError(f"{self.path}: bad regular expression: {err}") from err
+            if "raw" not in self.variants:
+                raise SpecError(f"{self.path}: variants must define 'raw'")
+        if self.kind == "sheet":
+            missing = [f for f in REQUIRED_FIELDS if f not in self.columns]
+            if missing:
+                raise SpecError(f"{self.path}: annotation.columns lacks {missing}")
+            if not self.annotation_globs:
+                raise SpecError(f"{self.path}: annotation.globs must not be empty")
+        if self.kind == "composite" and not self.parts:
+            raise SpecError(f"{self.path}: a composite spec needs [parts]")
+        if self.default_grouping not in self.groupings:
+            raise SpecError(
+                f"{self.path}: default_grouping {self.default_grouping!r} "
+                f"is not one of {sorted(self.groupings)}"
+            )
+
+    def grouping(self, name: str | None) -> Grouping:
+        """The named grouping (the default when ``name`` is None); ``SpecError`` lists the choices."""
+        name = name or self.default_grouping
+        if name not in self.groupings:
+            raise SpecError(
+                f"dataset {self.name!r} has no grouping {name!r}; choose one of {sorted(self.groupings)}"
+            )
+        return self.groupings[name]
+
+    def variant(self, name: str) -> Variant:
+        if name not in self.variants:
+            raise SpecError(
+                f"dataset {self.name!r} has no variant {name!r}; choose one of {sorted(self.variants)}"
+            )
+        return self.variants[name]
+
+
+def load_spec(name_or_path: str | os.PathLike) -> DatasetSpec:
+    """Parse a spec by dataset name (``"casme2"``) or by path to a ``.toml`` file."""
+    path = _find_spec_file(name_or_path)
+    raw = _read_raw(path)
+    where = path
+    try:
+        name = str(raw.get("name") or path.stem)
+        annotation = raw.get("annotation", {})
+        columns = {
+            key: tuple([value] if isinstance(value, str) else value)
+            for key, value in annotation.get("columns", {}).items()
+        }
+        unknown = set(columns) - set(FIELDS)
+        if unknown:
+            raise SpecError(
+                f"{where}: annotation.columns has unknown fields {sorted(unknown)}; known: {FIELDS}"
+            )
+        groupings: dict[str, Grouping] = {}
+        part_groupings: dict[str, dict[str, Grouping]] = {}
+        for gname, table in raw.get("groupings", {}).items():
+            groupings[gname] = _grouping(gname, table, where)
+            for part, ptable in table.get("parts", {}).items():
+                part_groupings.setdefault(gname, {})[part] = _grouping(
+                    gname, {"classes": table["classes"], **ptable}, where
+                )
+        variants = {
+            vname: Variant(
+                prefix=str(v.get("prefix", "")),
+                release_dirs=tuple(v["release_dirs"]) if "release_dirs" in v else None,
+            )
+            for vname, v in raw.get("variants", {}).items()
+        }
+        corrections = tuple(
+            Correction(
+                subject=str(c["subject"]),
+                filename=str(c["filename"]),
+                column=str(c["column"]),
+                old=c["old"],
+                new=c["new"],
+                reason=str(c.get("reason", "")),
+            )
+            for c in raw.get("corrections", [])
+        )
+        return DatasetSpec(
+            name=name,
+            kind=str(raw.get("kind", "")),
+            path=path,
+            title=str(raw.get("title", name)),
+            fps=float(raw.get("fps", 0.0)),
+            clip_template=str(raw.get("clip_template", "")),
+            subject_template=str(raw.get("subject_template", "{number}")),
+            subject_regex=str(raw.get("subject_regex", ".+")),
+            frame_regex=str(raw.get("frame_regex", ".+")),
+            release_dirs=tuple(raw.get("release_dirs", ())),
+            variants=variants,
+            annotation_globs=tuple(annotation.get("globs", ())),
+            header_search_rows=int(annotation.get("header_search_rows", 30)),
+            columns=columns,
+            groupings=groupings,
+            default_grouping=str(raw.get("default_grouping", "")),
+            corrections=corrections,
+            parts={p: tuple(t.get("dirs", ())) for p, t in raw.get("parts", {}).items()},
+            part_groupings=part_groupings,
+            exclude=tuple({k: str(v) for k, v in e.items()} for e in raw.get("exclude", [])),
+        )
+    except KeyError as err:
+        raise SpecError(f"{where}: missing key {err}") from err
+
+
+def list_datasets() -> list[str]:
+    """Names of every dataset with a spec file, sorted."""
+    names: set[str] = set()
+    for folder in spec_dirs():
+        if folder.is_dir():
+            names.update(p.stem for p in folder.glob("*.toml"))
+    return sorted(names)
+
+
+def list_groupings(dataset: str) -> list[str]:
+    """Names of the class groupings a dataset offers, sorted (``SpecError`` for an unknown dataset)."""
+    return sorted(load_spec(dataset).groupings)
