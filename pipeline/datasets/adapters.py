@@ -211,7 +211,7 @@ def read_sheet_dataset(
         else:
             seen[sample_id] = excel_row
         rel = spec.clip_template.format(subject=subject, filename=filename)
-        reason = unsafe_reason(rel)
+        reason = unsafe_reason(filename) or unsafe_reason(rel)
         if reason:
             problems.append(f"{where}, column {names['filename']!r}: {reason}")
         if problems:

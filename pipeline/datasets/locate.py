@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .records import ManifestError
-from .sheets import has_header
+from .sheets import find_header, read_table
 from .spec import REQUIRED_FIELDS, DatasetSpec
 
 
@@ -37,20 +37,30 @@ def find_annotation(spec: DatasetSpec, root: Path, override: Path | None) -> Pat
     matches = _unique(
         sorted(p for folder in folders for pattern in spec.annotation_globs for p in folder.glob(pattern))
     )
-    fitting = [
-        p
-        for p in matches
-        if not p.name.startswith("~$")
-        and has_header(p, spec.columns, REQUIRED_FIELDS, spec.header_search_rows)
-    ]
+    fitting: list[Path] = []
+    problems: list[str] = []
+    for path in matches:
+        if path.name.startswith("~$"):  # Excel lock file
+            continue
+        try:
+            find_header(
+                read_table(path),
+                spec.columns,
+                REQUIRED_FIELDS,
+                search_rows=spec.header_search_rows,
+                source=path,
+            )
+        except ManifestError as err:
+            problems.append(str(err))
+        else:
+            fitting.append(path)
+    if not fitting and problems:
+        raise ManifestError("\n".join(problems))
     if not fitting:
         looked = ", ".join(str(f) for f in folders)
-        tried = (
-            f"; files that matched but lack the columns: {', '.join(map(str, matches))}" if matches else ""
-        )
         raise ManifestError(
-            f"{spec.name}: no annotation sheet matching {list(spec.annotation_globs)} with the expected "
-            f"columns in {looked}{tried}. Pass --annotation FILE."
+            f"{spec.name}: no annotation sheet matching {list(spec.annotation_globs)} in {looked}. "
+            "Pass --annotation FILE."
         )
     if len(fitting) > 1:
         listing = "\n  ".join(str(p) for p in fitting)

@@ -92,17 +92,6 @@ def find_header(
     )
 
 
-def has_header(
-    path: Path, columns: dict[str, tuple[str, ...]], required: tuple[str, ...], search_rows: int
-) -> bool:
-    """Whether ``path`` is a readable sheet with the expected header (used to pick candidates)."""
-    try:
-        find_header(read_table(path), columns, required, search_rows=search_rows, source=path)
-    except ManifestError:
-        return False
-    return True
-
-
 def is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
