@@ -1,0 +1,327 @@
+"""Build one dataset's HDF5 cache: manifest -> faces -> magnification -> uint8 -> store, plus QC.
+
+Resumable: each finished clip is saved atomically as ``<out_path>.parts/<sample_id>.npz``; a rerun
+after a crash skips clips whose part exists (when the parts were made with the same parameters).
+The HDF5 file is packed from the parts at the end (written to a temporary name, renamed when
+complete) and the parts folder is removed afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import numpy as np
+
+from pipeline.datasets import ClipRecord, Manifest
+from pipeline.params import PreprocessParams
+
+PARTS_META = "params.json"
+
+
+class BuildError(RuntimeError):
+    """A cache build cannot finish (strict mode with failed clips, or no clip could be processed)."""
+
+
+@dataclass
+class BuildSummary:
+    """What :func:`build_cache` did."""
+
+    out_path: Path
+    qc_dir: Path
+    written: int
+    processed: int
+    reused: int
+    failed: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["out_path"], d["qc_dir"] = str(self.out_path), str(self.qc_dir)
+        return d
+
+
+def parts_dir(out_path: str | os.PathLike) -> Path:
+    """Folder of per-clip intermediate results of a build of ``out_path``."""
+    out_path = Path(out_path)
+    return out_path.with_name(out_path.name + ".parts")
+
+
+def part_path(parts: Path, sample_id: str) -> Path:
+    """Intermediate file of one clip (the sample id, percent-encoded into one file name)."""
+    return parts / (quote(sample_id, safe="") + ".npz")
+
+
+def to_uint8(frames: np.ndarray) -> tuple[np.ndarray, float]:
+    """Round and clip float frames to uint8; also return the fraction of clipped pixels."""
+    rounded = np.rint(frames)
+    clipped = float(np.mean((rounded < 0) | (rounded > 255)))
+    return np.clip(rounded, 0, 255).astype(np.uint8), clipped
+
+
+def _atomic_write(path: Path, write) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def process_clip(record: ClipRecord, root: Path, params: PreprocessParams, part: Path) -> dict[str, Any]:
+    """Align, magnify and quantise one clip; save it to ``part`` (atomically).
+
+    Returns ``{"sample_id", "ok": True, "seconds"}``, or ``{"sample_id", "ok": False, "error"}``
+    when the clip's frames cannot be read or no face is found (``ValueError``/``OSError``).
+    """
+    from pipeline.faces import align_clip
+    from pipeline.magnify import magnify
+
+    start = time.perf_counter()
+    try:
+        reference = record.index_of(record.onset)
+        aligned = align_clip(record.frames, params.faces, root=root, reference_index=reference)
+        raw = aligned.frames
+        kwargs = asdict(params.magnify)
+        kwargs["reference"] = reference
+        if kwargs.get("alpha", 0) == 0:
+            magnified, clipped = raw, 0.0
+        else:
+            magnified, clipped = to_uint8(
+                np.asarray(magnify(raw.astype(np.float32), fps=record.fps, **kwargs))
+            )
+    except (ValueError, OSError) as err:
+        return {"sample_id": record.sample_id, "ok": False, "error": f"{type(err).__name__}: {err}"}
+    qc_ref = aligned.qc.get("reference_index")
+    meta = {
+        "face": aligned.qc,
+        "magnify": {**kwargs, "fps": record.fps, "clipped_fraction": clipped},
+        "seconds": round(time.perf_counter() - start, 3),
+    }
+    arrays = {
+        "frames": magnified,
+        "raw": raw,
+        "reference_crop": raw[reference if qc_ref is None else qc_ref],
+        "meta": np.array(json.dumps(meta)),
+    }
+    if aligned.reference_frame is not None:
+        arrays["reference_frame"] = aligned.reference_frame
+    _atomic_write(part, lambda handle: np.savez_compressed(handle, **arrays))
+    return {"sample_id": record.sample_id, "ok": True, "seconds": meta["seconds"]}
+
+
+def _init_worker() -> None:
+    import cv2
+    import torch
+
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+
+
+def _prepare_parts(parts: Path, dataset: str, params: PreprocessParams) -> None:
+    """Create the parts folder; discard it when it holds parts made with other parameters."""
+    meta = json.dumps({"dataset": dataset, "params": params.to_dict()}, sort_keys=True)
+    marker = parts / PARTS_META
+    if parts.exists() and (not marker.is_file() or marker.read_text() != meta):
+        shutil.rmtree(parts)
+    parts.mkdir(parents=True, exist_ok=True)
+    if not marker.is_file():
+        _atomic_write(marker, lambda handle: handle.write(meta.encode()))
+
+
+def _run_clips(
+    todo: list[ClipRecord], root: Path, params: PreprocessParams, parts: Path, workers: int, bar
+) -> dict[str, str]:
+    """Process ``todo`` (in process when ``workers <= 1``), at most ``2 * workers`` clips in flight."""
+    failed: dict[str, str] = {}
+
+    def collect(result: dict[str, Any]) -> None:
+        if not result["ok"]:
+            failed[result["sample_id"]] = result["error"]
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(failed=len(failed))
+
+    if workers <= 1:
+        for record in todo:
+            collect(process_clip(record, root, params, part_path(parts, record.sample_id)))
+        return failed
+    pending: set[Future] = set()
+    queue = iter(todo)
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker) as pool:
+        while True:
+            for record in queue:
+                part = part_path(parts, record.sample_id)
+                pending.add(pool.submit(process_clip, record, root, params, part))
+                if len(pending) >= 2 * workers:
+                    break
+            if not pending:
+                break
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                collect(future.result())
+    return failed
+
+
+def _write_qc(
+    qc_dir: Path,
+    manifest: Manifest,
+    params: PreprocessParams,
+    metas: dict[str, dict[str, Any]],
+    failed: dict[str, str],
+) -> None:
+    clips = {sid: {**meta, "error": None} for sid, meta in metas.items()}
+    clips.update({sid: {"face": None, "magnify": None, "error": err} for sid, err in failed.items()})
+    motion = [
+        m["face"]["residual_motion_px"]["mean"] for m in metas.values() if m["face"].get("residual_motion_px")
+    ]
+    summary = {
+        "dataset": manifest.dataset,
+        "params_hash": params.hash(),
+        "n_clips": len(manifest.rows),
+        "n_written": len(metas),
+        "n_failed": len(failed),
+        "failed": failed,
+        "face_fallbacks": sorted(s for s, m in metas.items() if m["face"].get("fallback")),
+        "multiple_faces": sorted(s for s, m in metas.items() if (m["face"].get("n_faces") or 0) > 1),
+        "residual_motion_px_mean": float(np.mean(motion)) if motion else None,
+        "max_clipped_fraction": max((m["magnify"]["clipped_fraction"] for m in metas.values()), default=0.0),
+    }
+    text = json.dumps({"summary": summary, "params": params.to_dict(), "clips": clips}, indent=1)
+    _atomic_write(qc_dir / "qc.json", lambda handle: handle.write(text.encode()))
+
+
+def build_cache(
+    manifest: Manifest,
+    params: PreprocessParams,
+    out_path: str | os.PathLike,
+    qc_dir: str | os.PathLike,
+    *,
+    workers: int = 2,
+    progress: bool = True,
+    strict: bool = False,
+    strips: int = 3,
+    landmark_rows: int = 8,
+    compression: str | None = "gzip",
+) -> BuildSummary:
+    """Build the HDF5 cache of ``manifest`` with ``params`` at ``out_path`` and its QC in ``qc_dir``.
+
+    Per clip: ``pipeline.faces.align_clip`` (reference frame = onset) -> ``pipeline.magnify.magnify``
+    (reference = onset) -> uint8. Clips run in a pool of ``workers`` processes (in this process when
+    ``workers <= 1``). Clips whose frames cannot be read or that have no face (with
+    ``FaceParams.fallback="skip"``) are left out and reported; with ``strict`` they make the build
+    fail (finished clips are kept for the rerun).
+
+    QC written to ``qc_dir``: ``qc.json`` (per clip: face QC, magnification parameters, error),
+    ``reference_montage.png`` (aligned reference crop of every clip), ``landmarks.png`` (raw
+    reference frame with landmarks for the first ``landmark_rows`` clips) and
+    ``strip-<sample_id>.png`` (raw vs magnified) for the first ``strips`` clips.
+
+    Returns a :class:`BuildSummary`. Raises :class:`BuildError` in strict mode when clips failed,
+    or when no clip could be processed.
+    """
+    from pipeline.faces.qc import write_landmark_montage, write_reference_montage
+    from pipeline.magnify import write_strip
+    from pipeline.store import CacheWriter
+
+    start = time.perf_counter()
+    out_path, qc_dir = Path(out_path), Path(qc_dir)
+    rows = list(manifest.rows)
+    ids = [r.sample_id for r in rows]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"manifest of {manifest.dataset}: duplicate sample ids")
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    qc_dir.mkdir(parents=True, exist_ok=True)
+    for stale in out_path.parent.glob(f".{out_path.name}.*.partial"):  # left by a killed packing step
+        stale.unlink(missing_ok=True)
+    parts = parts_dir(out_path)
+    _prepare_parts(parts, manifest.dataset, params)
+    todo = [r for r in rows if not part_path(parts, r.sample_id).is_file()]
+    reused = len(rows) - len(todo)
+
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(rows), initial=reused, desc=f"{manifest.dataset} clips", unit="clip")
+    try:
+        failed = _run_clips(todo, Path(manifest.root), params, parts, workers, bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    if failed and strict:
+        lines = "\n".join(f"  {sid}: {err}" for sid, err in failed.items())
+        raise BuildError(f"{len(failed)} clip(s) of {manifest.dataset} failed (strict):\n{lines}")
+    done = [r for r in rows if r.sample_id not in failed]
+    if not done:
+        raise BuildError(f"no clip of {manifest.dataset} could be processed ({len(failed)} failed)")
+
+    metas: dict[str, dict[str, Any]] = {}
+    crops, labels, landmark_frames = [], [], []
+    with CacheWriter(
+        out_path,
+        dataset=manifest.dataset,
+        params=params.to_dict(),
+        classes=list(manifest.classes),
+        compression=compression,
+    ) as writer:
+        for i, record in enumerate(done):
+            with np.load(part_path(parts, record.sample_id)) as part:
+                meta = json.loads(str(part["meta"]))
+                frames, raw = part["frames"], part["raw"]
+                crops.append(part["reference_crop"])
+                if len(landmark_frames) < landmark_rows and "reference_frame" in part:
+                    landmark_frames.append((part["reference_frame"], part["reference_crop"], meta["face"]))
+            metas[record.sample_id] = meta
+            labels.append(record.sample_id.rsplit("/", 1)[-1])
+            onset, offset = record.index_of(record.onset), record.index_of(record.offset)
+            apex = record.index_of(record.apex) if record.apex >= 0 else -1
+            writer.add_clip(
+                record.sample_id,
+                frames,
+                subject=record.subject,
+                label=record.label,
+                label_name=record.label_name,
+                onset=onset,
+                apex=apex,
+                offset=offset,
+                fps=record.fps,
+                source=record.clip,
+                raw=raw if params.keep_raw else None,
+                onset_frame=record.onset,
+                apex_frame=record.apex,
+                offset_frame=record.offset,
+                emotion=record.emotion,
+                action_units=" ".join(record.action_units),
+            )
+            if i < strips:
+                write_strip(raw, frames, qc_dir / f"strip-{record.sample_id.replace('/', '_')}.png")
+        _write_qc(qc_dir, manifest, params, metas, failed)
+        write_reference_montage(
+            crops, [metas[r.sample_id]["face"] for r in done], qc_dir / "reference_montage.png", labels
+        )
+        if landmark_frames:
+            write_landmark_montage(*map(list, zip(*landmark_frames)), qc_dir / "landmarks.png")
+    shutil.rmtree(parts, ignore_errors=True)
+    return BuildSummary(
+        out_path=out_path,
+        qc_dir=qc_dir,
+        written=len(done),
+        processed=len(todo),
+        reused=reused,
+        failed=failed,
+        seconds=round(time.perf_counter() - start, 2),
+    )

@@ -1,0 +1,93 @@
+"""``PreprocessParams``: every parameter that shapes a cache file, with a stable JSON form and hash."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from pipeline.faces import FaceParams
+from pipeline.magnify import MagnifyParams
+from pipeline.store.format import params_hash, params_json
+
+VARIANTS = ("raw", "reg")
+
+
+def _from_dict(cls: type, values: dict[str, Any], where: str) -> Any:
+    """Build dataclass ``cls`` from a JSON dict: unknown keys are errors, lists become tuples."""
+    if not isinstance(values, dict):
+        raise ValueError(f"{where}: expected a JSON object, got {type(values).__name__}")
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise ValueError(f"{where}: unknown parameters {unknown}")
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+
+@dataclass(frozen=True)
+class PreprocessParams:
+    """Preprocessing configuration of one cache build (the cache file name carries :meth:`hash`).
+
+    Attributes:
+        faces: face detection / alignment / crop (``pipeline.faces.FaceParams``).
+        magnify: phase-based magnification (``pipeline.magnify.MagnifyParams``); ``alpha = 0``
+            stores the aligned frames unmagnified.
+        keep_raw: also store the un-magnified aligned frames as ``/clips/<id>/raw``.
+        variant: which frames of the release to read: ``"raw"`` (full frames) or ``"reg"`` (the
+            release's cropped ``reg_`` frames).
+        grouping: class grouping name from the dataset spec (``None``: the spec's default).
+    """
+
+    faces: FaceParams = field(default_factory=FaceParams)
+    magnify: MagnifyParams = field(default_factory=MagnifyParams)
+    keep_raw: bool = False
+    variant: str = "raw"
+    grouping: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.faces, FaceParams):
+            raise ValueError(f"PreprocessParams.faces must be a FaceParams, got {type(self.faces).__name__}")
+        if not isinstance(self.magnify, MagnifyParams):
+            raise ValueError(
+                f"PreprocessParams.magnify must be a MagnifyParams, got {type(self.magnify).__name__}"
+            )
+        if not isinstance(self.keep_raw, bool):
+            raise ValueError(f"PreprocessParams.keep_raw must be a bool, got {self.keep_raw!r}")
+        if self.variant not in VARIANTS:
+            raise ValueError(f"PreprocessParams.variant must be one of {VARIANTS}, got {self.variant!r}")
+        if self.grouping is not None and (not isinstance(self.grouping, str) or not self.grouping):
+            raise ValueError(
+                f"PreprocessParams.grouping must be a non-empty string or None: {self.grouping!r}"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Nested plain dict (what the cache stores in its ``params`` attribute)."""
+        return asdict(self)
+
+    def to_json(self) -> str:
+        """Canonical JSON: sorted keys, no whitespace; equal parameters give equal strings."""
+        return params_json(self.to_dict())
+
+    def hash(self) -> str:
+        """Short SHA-256 of :meth:`to_json` (10 hex digits)."""
+        return params_hash(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> PreprocessParams:
+        """Inverse of :meth:`to_dict`; raises ``ValueError`` naming unknown or invalid parameters."""
+        if not isinstance(values, dict):
+            raise ValueError(f"PreprocessParams: expected a JSON object, got {type(values).__name__}")
+        values = dict(values)
+        faces = _from_dict(FaceParams, values.pop("faces", {}), "PreprocessParams.faces")
+        magnify = _from_dict(MagnifyParams, values.pop("magnify", {}), "PreprocessParams.magnify")
+        return _from_dict(cls, {**values, "faces": faces, "magnify": magnify}, "PreprocessParams")
+
+    @classmethod
+    def from_json(cls, text: str) -> PreprocessParams:
+        """Inverse of :meth:`to_json`."""
+        try:
+            values = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"PreprocessParams: invalid JSON ({err})") from err
+        return cls.from_dict(values)
