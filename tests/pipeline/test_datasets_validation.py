@@ -147,7 +147,8 @@ def test_symlinks_out_of_the_root_are_refused(tmp_path):
         f"the dataset root {root}"
     )
     assert got[f"{SHEET} row 4"] == (
-        f"{SHEET} row 4: frame files in {frame.parent.as_posix()} are symlinks outside the dataset root: img6.jpg"
+        f"{SHEET} row 4: frame files in {frame.parent.as_posix()} are symlinks outside the dataset root: "
+        "img6.jpg"
     )
 
 
@@ -227,7 +228,8 @@ def test_known_corrections_are_applied_and_reported(tmp_path):
     assert [r.offset for r in m.rows] == [50, 103]
     assert m.corrections == [
         f"{SHEET} row 2 (sub01/EP02_01f): offset 5 -> 50 (offset digit lost)",
-        f"{SHEET} row 3 (sub02/EP09_01): NOT applied: onset holds 100, the known correction expects 99 -> 98 (stale)",
+        f"{SHEET} row 3 (sub02/EP09_01): NOT applied: onset holds 100, "
+        "the known correction expects 99 -> 98 (stale)",
     ]
 
 
@@ -254,7 +256,8 @@ def test_smic_unknown_emotion_folder_and_empty_clip(tmp_path):
         f"{hs}/s1/micro/happy/s1_ha_01: unknown emotion label 'happy' in the folder name"
     )
     assert got[f"{hs}/s2/micro/surprise/s2_sur_01"] == (
-        f"empty clip folder: {hs}/s2/micro/surprise/s2_sur_01 has no frame files matching '' + /^image\\d+\\.bmp$/"
+        f"empty clip folder: {hs}/s2/micro/surprise/s2_sur_01 "
+        "has no frame files matching '' + /^image\\d+\\.bmp$/"
     )
     with pytest.raises(ManifestError, match="2 row"):
         load_manifest("smic", tmp_path, strict=True)
