@@ -6,6 +6,7 @@ import re
 import shutil
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from pipeline.datasets import (
@@ -236,3 +237,23 @@ def test_command_line_prints_summary_and_writes_csv(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["--dataset", "samm", "--root", str(tmp_path / "samm"), "--grouping", "nope", "--out", str(out)])
     assert "choose one of ['samm-5class']" in capsys.readouterr().err
+
+
+def test_generated_synthetic_dataset_loads_strictly(tmp_path):
+    synthetic = pytest.importorskip("pipeline.synthetic")
+    params = synthetic.SyntheticParams(
+        subjects=2, clips_per_class=1, clip_length=(5, 6), blink_frames=3, verify_detection=False,
+        missing_apex_fraction=0.2,
+    )  # fmt: skip
+    synthetic.write_dataset(tmp_path / "syn", params, seed=0)
+    sheet = openpyxl.load_workbook(tmp_path / "syn" / synthetic.SHEET_NAME).worksheets[0]
+    header, *body = list(sheet.iter_rows(values_only=True))
+    apex_col = header.index("ApexFrame")
+    m = load_manifest("synthetic", tmp_path / "syn", strict=True)
+    assert len(m) == len(body) == 10
+    assert m.class_counts() == {c: 2 for c in m.classes}
+    assert m.subjects == ["sub01", "sub02"]
+    assert sum(r.apex == -1 for r in m.rows) == sum(row[apex_col] == "/" for row in body) >= 1
+    for rec in m.rows:
+        assert rec.frame_numbers == tuple(range(rec.onset, rec.offset + 1))
+        assert all(p.is_file() for p in m.frame_paths(rec))
