@@ -39,13 +39,16 @@ class AKMNet(nn.Module):
             (the single highest-b frame).
         hidden: GRU hidden size per direction (32 in the paper).
         dropout: dropout before the classifier (0.5 in the paper).
+        width: ResNet base width (64 in the paper; smaller values give a lighter model for quick runs).
     """
 
-    def __init__(self, num_classes: int, variant: str = "akm", hidden: int = 32, dropout: float = 0.5):
+    def __init__(
+        self, num_classes: int, variant: str = "akm", hidden: int = 32, dropout: float = 0.5, width: int = 64
+    ):
         super().__init__()
         self.num_classes = num_classes
         self.variant = check_variant(variant)
-        self.cnn = resnet18(in_channels=1)
+        self.cnn = resnet18(in_channels=1, width=width)
         channels = self.cnn.out_channels
         self.alpha = nn.Linear(channels, 1)
         self.gru = nn.GRU(channels, hidden, num_layers=2, bidirectional=True, batch_first=True)
@@ -101,9 +104,8 @@ class AKMNet(nn.Module):
 
         index, counts, gate = self._select(scores, keymask, valid, lengths, apex)
         rows = torch.arange(b, device=frames.device)[:, None]
-        selected = torch.zeros_like(valid)
-        selected[rows, index] = counts[:, None] > 0
-        selected &= valid
+        steps = torch.arange(index.shape[1], device=frames.device)[None, :] < counts[:, None]  # (B, K)
+        selected = scores.new_zeros(b, t).scatter_add_(1, index, steps.to(scores.dtype)).clamp_(max=1.0)
 
         grid_pad = grid.new_zeros(b, t, *grid.shape[1:])
         grid_pad[valid] = grid
@@ -114,7 +116,7 @@ class AKMNet(nn.Module):
             "scores": scores,
             "keymask": keymask,
             "weights": weights,
-            "selected": selected.to(scores.dtype),
+            "selected": selected,
         }
 
     def _select(

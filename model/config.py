@@ -37,6 +37,7 @@ class TrainConfig:
         seed: seeds weights, data order, augmentation and dropout.
         num_workers: DataLoader worker processes.
         dropout, hidden: classifier dropout and GRU hidden size.
+        width: ResNet base width (64 = ResNet-18 as in the paper; e.g. 16 for quick CPU runs).
         threads: torch CPU threads (None: leave torch's default).
     """
 
@@ -63,6 +64,7 @@ class TrainConfig:
     num_workers: int = 0
     dropout: float = 0.5
     hidden: int = 32
+    width: int = 64
     threads: int | None = None
 
     def __post_init__(self) -> None:
@@ -106,6 +108,7 @@ class TrainConfig:
         need(isinstance(self.num_workers, int) and self.num_workers >= 0, "num_workers", "an integer >= 0")
         need(0 <= self.dropout < 1, "dropout", "a number in [0, 1)")
         need(isinstance(self.hidden, int) and self.hidden >= 1, "hidden", "an integer >= 1")
+        need(isinstance(self.width, int) and self.width >= 1, "width", "an integer >= 1")
         need(self.threads is None or self.threads >= 1, "threads", "None or an integer >= 1")
 
     @property

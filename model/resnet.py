@@ -90,6 +90,9 @@ class ResNet(nn.Module):
         return self.layer4(x)
 
 
-def resnet18(in_channels: int = 1) -> ResNet:
-    """ResNet-18 trunk (BasicBlock, [2, 2, 2, 2]) on ``in_channels``-channel frames."""
-    return ResNet(BasicBlock, [2, 2, 2, 2], in_channels=in_channels)
+def resnet18(in_channels: int = 1, width: int = 64) -> ResNet:
+    """ResNet-18 trunk (BasicBlock, [2, 2, 2, 2]) on ``in_channels``-channel frames.
+
+    ``width`` is the first stage's channel count (64 in ResNet-18; the last stage has ``8 * width``).
+    """
+    return ResNet(BasicBlock, [2, 2, 2, 2], in_channels=in_channels, width=width)

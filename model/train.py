@@ -45,7 +45,7 @@ def learning_rate(epoch: int, cfg: TrainConfig) -> float:
 def build_model(num_classes: int, cfg: TrainConfig) -> AKMNet:
     """AKMNet for ``cfg``, with weights drawn from ``cfg.seed``."""
     torch.manual_seed(cfg.seed)
-    return AKMNet(num_classes, variant=cfg.variant, hidden=cfg.hidden, dropout=cfg.dropout)
+    return AKMNet(num_classes, variant=cfg.variant, hidden=cfg.hidden, dropout=cfg.dropout, width=cfg.width)
 
 
 def clip_losses(out: dict[str, Tensor], labels: Tensor, lengths: Tensor, cfg: TrainConfig, key_frames: bool):

@@ -1,0 +1,88 @@
+import math
+
+import pytest
+import torch
+
+from model.config import TrainConfig
+from model.train import build_model, fit, learning_rate, load_checkpoint, predict
+
+CFG = dict(epochs=3, batch_size=4, micro_batch_size=2, input_size=64, lr=0.01, seed=3, width=16)
+
+
+class Interrupt(Exception):
+    pass
+
+
+def test_resume_matches_uninterrupted_run(blob_data, tmp_path):
+    cfg = TrainConfig(**CFG)
+    reference = build_model(2, cfg)
+    fit(reference, blob_data, cfg, checkpoint=tmp_path / "a.pt")
+
+    def stop_at_third(epoch, model):
+        if epoch == 3:
+            raise Interrupt
+        return {}
+
+    with pytest.raises(Interrupt):
+        fit(build_model(2, cfg), blob_data, cfg, checkpoint=tmp_path / "b.pt", on_epoch=stop_at_third)
+    assert load_checkpoint(tmp_path / "b.pt")["epoch"] == 2
+    resumed = build_model(2, cfg)
+    history = fit(resumed, blob_data, cfg, checkpoint=tmp_path / "b.pt")
+    assert [r["epoch"] for r in history] == [1, 2, 3]
+    ref_state = reference.state_dict()
+    for name, value in resumed.state_dict().items():
+        torch.testing.assert_close(value, ref_state[name], rtol=0, atol=0, msg=name)
+    # training moved the weights away from their initial values
+    assert not torch.equal(ref_state["fc.weight"], build_model(2, cfg).state_dict()["fc.weight"])
+
+
+def test_checkpoint_of_other_config_is_refused(blob_data, tmp_path):
+    cfg = TrainConfig(**CFG | {"epochs": 1})
+    fit(build_model(2, cfg), blob_data, cfg, checkpoint=tmp_path / "c.pt")
+    other = TrainConfig(**CFG | {"epochs": 1, "lr": 0.02})
+    with pytest.raises(ValueError, match="another configuration"):
+        fit(build_model(2, other), blob_data, other, checkpoint=tmp_path / "c.pt")
+
+
+def test_predict_lists(blob_data):
+    cfg = TrainConfig(**CFG)
+    p = predict(build_model(2, cfg), blob_data, cfg, torch.device("cpu"))
+    assert len(p["preds"]) == 8 and p["labels"] == blob_data.labels
+    assert [len(s) for s in p["scores"]] == [len(c) for c in blob_data.clips]
+    assert all(sum(row) == pytest.approx(1.0, abs=1e-5) for row in p["probs"])
+
+
+def test_learning_rate_follows_reference_cosine():
+    cfg = TrainConfig(epochs=40, lr=1e-3, lr_min=1e-8)  # period 8 epochs, as T_max = epochs / 5
+    assert learning_rate(0, cfg) == pytest.approx(1e-3)
+    assert learning_rate(8, cfg) == pytest.approx(1e-8)
+    assert learning_rate(4, cfg) == pytest.approx(1e-8 + (1e-3 - 1e-8) / 2)
+    assert learning_rate(16, cfg) == pytest.approx(1e-3)  # rises again past T_max, as in the reference
+    assert learning_rate(3, TrainConfig(lr_period=6.0)) == pytest.approx(
+        1e-8 + (1e-3 - 1e-8) * (1 + math.cos(math.pi / 2)) / 2
+    )
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("epochs", 0),
+        ("protocol", "best-on-test"),
+        ("variant", "uniform-x"),
+        ("input_size", 32),
+        ("micro_batch_size", 3),
+        ("device", "tpu"),
+        ("lr", 0.0),
+        ("source", "flow"),
+    ],
+)
+def test_config_validation_names_field(field, value):
+    with pytest.raises(ValueError, match=field):
+        TrainConfig(**{field: value})
+
+
+def test_config_round_trip():
+    cfg = TrainConfig(epochs=5, variant="uniform-16", protocol="inner-val")
+    assert TrainConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ValueError, match="bogus"):
+        TrainConfig.from_dict({"bogus": 1})
