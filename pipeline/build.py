@@ -8,11 +8,13 @@ complete) and the parts folder is removed afterwards.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import tempfile
 import time
+import zipfile
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
@@ -61,6 +63,23 @@ def part_path(parts: Path, sample_id: str) -> Path:
     return parts / (quote(sample_id, safe="") + ".npz")
 
 
+def record_fingerprint(record: ClipRecord) -> str:
+    """Short hash of everything in a manifest row (a part made from another row is redone)."""
+    text = json.dumps(asdict(record), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def part_is_current(part: Path, record: ClipRecord) -> bool:
+    """True when ``part`` exists, is readable and was made from this very manifest row."""
+    if not part.is_file():
+        return False
+    try:
+        with np.load(part) as data:
+            return str(data["record"]) == record_fingerprint(record)
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+        return False
+
+
 def to_uint8(frames: np.ndarray) -> tuple[np.ndarray, float]:
     """Round and clip float frames to uint8; also return the fraction of clipped pixels."""
     rounded = np.rint(frames)
@@ -81,7 +100,9 @@ def _atomic_write(path: Path, write) -> None:
         raise
 
 
-def process_clip(record: ClipRecord, root: Path, params: PreprocessParams, part: Path) -> dict[str, Any]:
+def process_clip(
+    record: ClipRecord, root: Path, params: PreprocessParams, part: Path, device: str | None = None
+) -> dict[str, Any]:
     """Align, magnify and quantise one clip; save it to ``part`` (atomically).
 
     Returns ``{"sample_id", "ok": True, "seconds"}``, or ``{"sample_id", "ok": False, "error"}``
@@ -101,7 +122,7 @@ def process_clip(record: ClipRecord, root: Path, params: PreprocessParams, part:
             magnified, clipped = raw, 0.0
         else:
             magnified, clipped = to_uint8(
-                np.asarray(magnify(raw.astype(np.float32), fps=record.fps, **kwargs))
+                np.asarray(magnify(raw.astype(np.float32), fps=record.fps, device=device, **kwargs))
             )
     except (ValueError, OSError) as err:
         return {"sample_id": record.sample_id, "ok": False, "error": f"{type(err).__name__}: {err}"}
@@ -116,6 +137,7 @@ def process_clip(record: ClipRecord, root: Path, params: PreprocessParams, part:
         "raw": raw,
         "reference_crop": raw[reference if qc_ref is None else qc_ref],
         "meta": np.array(json.dumps(meta)),
+        "record": np.array(record_fingerprint(record)),
     }
     if aligned.reference_frame is not None:
         arrays["reference_frame"] = aligned.reference_frame
@@ -143,7 +165,13 @@ def _prepare_parts(parts: Path, dataset: str, params: PreprocessParams) -> None:
 
 
 def _run_clips(
-    todo: list[ClipRecord], root: Path, params: PreprocessParams, parts: Path, workers: int, bar
+    todo: list[ClipRecord],
+    root: Path,
+    params: PreprocessParams,
+    parts: Path,
+    workers: int,
+    device: str | None,
+    bar: Any,
 ) -> dict[str, str]:
     """Process ``todo`` (in process when ``workers <= 1``), at most ``2 * workers`` clips in flight."""
     failed: dict[str, str] = {}
@@ -157,7 +185,7 @@ def _run_clips(
 
     if workers <= 1:
         for record in todo:
-            collect(process_clip(record, root, params, part_path(parts, record.sample_id)))
+            collect(process_clip(record, root, params, part_path(parts, record.sample_id), device))
         return failed
     pending: set[Future] = set()
     queue = iter(todo)
@@ -165,7 +193,7 @@ def _run_clips(
         while True:
             for record in queue:
                 part = part_path(parts, record.sample_id)
-                pending.add(pool.submit(process_clip, record, root, params, part))
+                pending.add(pool.submit(process_clip, record, root, params, part, device))
                 if len(pending) >= 2 * workers:
                     break
             if not pending:
@@ -216,6 +244,7 @@ def build_cache(
     strips: int = 3,
     landmark_rows: int = 8,
     compression: str | None = "gzip",
+    device: str | None = None,
 ) -> BuildSummary:
     """Build the HDF5 cache of ``manifest`` with ``params`` at ``out_path`` and its QC in ``qc_dir``.
 
@@ -229,6 +258,8 @@ def build_cache(
     ``reference_montage.png`` (aligned reference crop of every clip), ``landmarks.png`` (raw
     reference frame with landmarks for the first ``landmark_rows`` clips) and
     ``strip-<sample_id>.png`` (raw vs magnified) for the first ``strips`` clips.
+
+    ``device`` is where magnification runs (default CPU; ``"cuda"`` when present).
 
     Returns a :class:`BuildSummary`. Raises :class:`BuildError` in strict mode when clips failed,
     or when no clip could be processed.
@@ -249,7 +280,7 @@ def build_cache(
         stale.unlink(missing_ok=True)
     parts = parts_dir(out_path)
     _prepare_parts(parts, manifest.dataset, params)
-    todo = [r for r in rows if not part_path(parts, r.sample_id).is_file()]
+    todo = [r for r in rows if not part_is_current(part_path(parts, r.sample_id), r)]
     reused = len(rows) - len(todo)
 
     bar = None
@@ -258,7 +289,7 @@ def build_cache(
 
         bar = tqdm(total=len(rows), initial=reused, desc=f"{manifest.dataset} clips", unit="clip")
     try:
-        failed = _run_clips(todo, Path(manifest.root), params, parts, workers, bar)
+        failed = _run_clips(todo, Path(manifest.root), params, parts, workers, device, bar)
     finally:
         if bar is not None:
             bar.close()
@@ -308,7 +339,7 @@ def build_cache(
                 action_units=" ".join(record.action_units),
             )
             if i < strips:
-                write_strip(raw, frames, qc_dir / f"strip-{record.sample_id.replace('/', '_')}.png")
+                write_strip(qc_dir / f"strip-{record.sample_id.replace('/', '_')}.png", raw, frames)
         _write_qc(qc_dir, manifest, params, metas, failed)
         write_reference_montage(
             crops, [metas[r.sample_id]["face"] for r in done], qc_dir / "reference_montage.png", labels

@@ -1,0 +1,207 @@
+"""build_cache end to end on a small synthetic tree: content, QC, failures, kill and resume."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from pipeline.build import BuildError, build_cache, parts_dir
+from pipeline.datasets import load_manifest
+from pipeline.faces import FaceParams
+from pipeline.magnify import MagnifyParams
+from pipeline.params import PreprocessParams
+from pipeline.store import ClipDataset, open_cache
+from pipeline.synthetic import SyntheticParams, write_dataset
+
+N_CLIPS = 10
+SIZE = 48
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("synthetic") / "tree"
+    small = SyntheticParams(
+        subjects=2,
+        clips_per_class=1,
+        clip_length=(6, 8),
+        blink_frames=3,
+        frame_width=240,
+        frame_height=180,
+        face_width=(80.0, 90.0),
+        verify_detection=False,
+    )
+    write_dataset(root, small, seed=1)
+    return root
+
+
+def small_params(keep_raw: bool = True) -> PreprocessParams:
+    return PreprocessParams(
+        faces=FaceParams(size=SIZE),
+        magnify=dataclasses.replace(MagnifyParams(), alpha=10.0),
+        keep_raw=keep_raw,
+    )
+
+
+def read_all(path: Path) -> dict[str, dict]:
+    """Every clip's arrays and attributes, via h5py."""
+    out = {}
+    with h5py.File(path, "r") as f:
+        f["clips"].visititems(
+            lambda name, obj: (
+                out.__setitem__(
+                    name, {"attrs": dict(obj.attrs), **{k: obj[k][()] for k in obj if k in ("frames", "raw")}}
+                )
+                if isinstance(obj, h5py.Group) and "frames" in obj
+                else None
+            )
+        )
+    return out
+
+
+@pytest.fixture(scope="module")
+def reference_build(tree, tmp_path_factory):
+    out = tmp_path_factory.mktemp("ref")
+    manifest = load_manifest("synthetic", tree)
+    summary = build_cache(manifest, small_params(), out / "ref.h5", out / "qc", workers=2, progress=False)
+    return manifest, summary
+
+
+def test_build_end_to_end(reference_build):
+    manifest, summary = reference_build
+    path = summary.out_path
+    assert summary.written == N_CLIPS and summary.failed == {} and summary.processed == N_CLIPS
+    assert not parts_dir(path).exists()
+    info = open_cache(path)
+    params = small_params()
+    assert info.dataset == "synthetic" and info.classes == list(manifest.classes)
+    assert info.params == json.loads(params.to_json()) and info.params_hash == params.hash()
+    assert info.subjects == manifest.subjects and info.has_raw
+    clips = read_all(path)
+    assert sorted(clips) == sorted(r.sample_id for r in manifest.rows)
+    for record in manifest.rows:
+        clip = clips[record.sample_id]
+        a = clip["attrs"]
+        assert clip["frames"].shape == (len(record.frames), SIZE, SIZE) and clip["frames"].dtype == np.uint8
+        assert (a["subject"], a["label"], a["label_name"], a["source"]) == (
+            record.subject,
+            record.label,
+            record.label_name,
+            record.clip,
+        )
+        assert (a["onset"], a["offset"]) == (record.index_of(record.onset), record.index_of(record.offset))
+        assert a["apex"] == (record.index_of(record.apex) if record.apex >= 0 else -1)
+        assert (a["onset_frame"], a["apex_frame"], a["offset_frame"]) == (
+            record.onset,
+            record.apex,
+            record.offset,
+        )
+        # magnification (alpha 10) changes frames after the onset but not the onset reference itself
+        assert not np.array_equal(clip["frames"], clip["raw"])
+        diff = np.abs(clip["frames"].astype(int) - clip["raw"].astype(int))
+        assert diff[a["onset"]].mean() < 1.0 < diff.max()
+
+    qc = json.loads((summary.qc_dir / "qc.json").read_text())
+    assert qc["summary"]["n_written"] == N_CLIPS and qc["summary"]["n_failed"] == 0
+    first = qc["clips"][manifest.rows[0].sample_id]
+    assert first["face"]["n_frames"] == len(manifest.rows[0].frames) and first["magnify"]["alpha"] == 10.0
+    assert (summary.qc_dir / "reference_montage.png").stat().st_size > 0
+    assert (summary.qc_dir / "landmarks.png").stat().st_size > 0
+    assert len(list(summary.qc_dir.glob("strip-*.png"))) == 3
+
+    batch = ClipDataset(path, subjects=[info.subjects[0]], input_size=32)[0]
+    assert batch["frames"].shape[1:] == (1, 32, 32)
+
+
+def test_failed_clip_is_reported_not_fatal(tree, tmp_path):
+    manifest = load_manifest("synthetic", tree)
+    bad = manifest.rows[3]
+    broken = tmp_path / "tree"
+    # a copy of the tree with one frame of one clip corrupted
+    shutil.copytree(tree, broken)
+    (broken / bad.frames[1]).write_bytes(b"not a jpeg")
+    manifest = dataclasses.replace(manifest, root=broken)
+    params = small_params(keep_raw=False)
+    out, qc_dir = tmp_path / "c.h5", tmp_path / "qc"
+
+    with pytest.raises(BuildError, match=bad.sample_id):
+        build_cache(manifest, params, out, qc_dir, workers=1, progress=False, strict=True)
+    assert not out.exists()
+    assert len(list(parts_dir(out).glob("*.npz"))) == N_CLIPS - 1  # good clips kept for a rerun
+
+    summary = build_cache(manifest, params, out, qc_dir, workers=1, progress=False)
+    assert summary.reused == N_CLIPS - 1 and summary.processed == 1  # only the bad clip is retried
+    assert summary.written == N_CLIPS - 1 and list(summary.failed) == [bad.sample_id]
+    assert bad.frames[1].rsplit("/", 1)[-1] in summary.failed[bad.sample_id]
+    info = open_cache(out)
+    assert bad.sample_id not in {c.sample_id for c in info.clips} and not info.has_raw
+    qc = json.loads((qc_dir / "qc.json").read_text())
+    assert qc["clips"][bad.sample_id]["error"] == summary.failed[bad.sample_id]
+    assert qc["summary"]["n_failed"] == 1 and qc["summary"]["n_written"] == N_CLIPS - 1
+
+
+KILLED_BUILD = textwrap.dedent(
+    """
+    import dataclasses, sys, time
+    import pipeline.build as build
+    from pipeline.datasets import load_manifest
+    from pipeline.faces import FaceParams
+    from pipeline.magnify import MagnifyParams
+    from pipeline.params import PreprocessParams
+
+    real = build.process_clip
+
+    def slow(*args):
+        result = real(*args)
+        time.sleep(0.3)  # leave the test time to kill the build between clips
+        return result
+
+    build.process_clip = slow
+    params = PreprocessParams(faces=FaceParams(size={size}),
+                              magnify=dataclasses.replace(MagnifyParams(), alpha=10.0), keep_raw=True)
+    build.build_cache(load_manifest("synthetic", sys.argv[1]), params, sys.argv[2], sys.argv[3],
+                      workers=1, progress=False)
+    """
+)
+
+
+def test_killed_build_resumes_with_same_content(tree, reference_build, tmp_path):
+    manifest, reference = reference_build
+    out = tmp_path / "cache" / "synthetic.h5"
+    script = KILLED_BUILD.replace("{size}", str(SIZE))
+    proc = subprocess.Popen([sys.executable, "-c", script, str(tree), str(out), str(tmp_path / "qc")])
+    parts = parts_dir(out)
+    deadline = time.monotonic() + 120
+    try:
+        while len(list(parts.glob("*.npz"))) < 3:
+            assert proc.poll() is None, "build ended before it could be killed"
+            assert time.monotonic() < deadline, "build made no progress"
+            time.sleep(0.05)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    done_before = len(list(parts.glob("*.npz")))
+    assert 3 <= done_before < N_CLIPS
+    assert not out.exists() and not list(out.parent.glob("*.h5"))
+
+    summary = build_cache(manifest, small_params(), out, tmp_path / "qc", workers=1, progress=False)
+    assert summary.reused == done_before and summary.processed == N_CLIPS - done_before
+    assert summary.written == N_CLIPS and not parts.exists()
+    assert sorted(p.name for p in out.parent.iterdir()) == ["synthetic.h5"]
+    resumed, fresh = read_all(out), read_all(reference.out_path)
+    assert sorted(resumed) == sorted(fresh)
+    for sid, clip in fresh.items():
+        np.testing.assert_array_equal(resumed[sid]["frames"], clip["frames"])
+        np.testing.assert_array_equal(resumed[sid]["raw"], clip["raw"])
+        assert resumed[sid]["attrs"] == clip["attrs"]
