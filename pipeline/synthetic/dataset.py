@@ -11,10 +11,13 @@ The folder appears atomically: everything is written to a temporary sibling and 
 
 from __future__ import annotations
 
+import datetime
+import io
 import json
 import os
 import shutil
 import tempfile
+import zipfile
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -22,6 +25,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 from openpyxl import Workbook
+from openpyxl.xml.constants import ARC_CORE
+from openpyxl.xml.functions import tostring
 
 from .motion import AU_VARIANTS
 from .params import CLASSES, SyntheticParams
@@ -43,6 +48,8 @@ SHEET_HEADER = (
     "Estimated Emotion",
 )
 TRUTH_FORMAT = "synthetic-me-truth"
+#: Timestamp written into the sheet (the date of the CASME II coding file it imitates).
+FIXED_TIME = datetime.datetime(2014, 5, 8)
 
 
 @dataclass(frozen=True)
@@ -170,14 +177,26 @@ def sheet_rows(dataset: SyntheticDataset) -> list[list]:
 
 
 def write_sheet(dataset: SyntheticDataset, path: Path) -> None:
-    """CASME II style coding sheet (openpyxl)."""
+    """CASME II style coding sheet (openpyxl), byte-identical for the same dataset.
+
+    Workbook timestamps and the zip members' dates are pinned so that a seed reproduces the file.
+    """
     book = Workbook()
+    book.properties.created = book.properties.modified = FIXED_TIME
     sheet = book.active
     sheet.title = "Sheet1"
     sheet.append(list(SHEET_HEADER))
     for row in sheet_rows(dataset):
         sheet.append(row)
-    book.save(path)
+    buffer = io.BytesIO()
+    book.save(buffer)  # stamps properties.modified with the current time
+    book.properties.modified = FIXED_TIME
+    core = tostring(book.properties.to_tree())
+    with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for member in src.infolist():
+            info = zipfile.ZipInfo(member.filename, date_time=FIXED_TIME.timetuple()[:6])
+            info.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(info, core if member.filename == ARC_CORE else src.read(member))
 
 
 def truth_record(dataset: SyntheticDataset) -> dict:
