@@ -1,0 +1,21 @@
+"""Phase-based Eulerian video magnification (complex steerable pyramid on the FFT, CPU/CUDA)."""
+
+from pipeline.magnify.core import MagnifyParams, magnify
+from pipeline.magnify.pyramid import KINDS, PyramidCoeffs, SteerablePyramid, filter_bank, max_levels
+from pipeline.magnify.strip import strip_image, write_strip
+from pipeline.magnify.temporal import ideal_bandpass, lfilter, wrap_phase
+
+__all__ = [
+    "KINDS",
+    "MagnifyParams",
+    "PyramidCoeffs",
+    "SteerablePyramid",
+    "filter_bank",
+    "ideal_bandpass",
+    "lfilter",
+    "magnify",
+    "max_levels",
+    "strip_image",
+    "wrap_phase",
+    "write_strip",
+]

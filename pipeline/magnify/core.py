@@ -1,0 +1,239 @@
+"""Phase-based video magnification (Wadhwa et al. 2013) on `(T, H, W)` clips, CPU or CUDA.
+
+Per frame chunk: FFT, complex steerable pyramid (cropped levels), phase difference of every band to
+the reference frame, temporal filter, optional amplitude-weighted smoothing, rotation of each band by
+``exp(i alpha delta)``, reconstruction with the residuals kept. With no band-pass (``f_low`` and
+``f_high`` None) or a causal filter ("butterworth", "iir") one pass over the chunks does everything
+and the working memory is set by ``chunk``. The "ideal" band-pass needs each band's whole time axis:
+it runs one pyramid level at a time and holds that level's phase differences for all frames.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from pipeline.magnify.pyramid import KINDS, FilterBank, Level, filter_bank, max_levels, shifted_spectrum
+from pipeline.magnify.temporal import FILTERS, StreamFilter, ideal_bandpass, wrap_phase
+
+
+@dataclass(frozen=True)
+class MagnifyParams:
+    """Settings of `magnify` (all but the clip's ``fps`` and the runtime ``device``/``chunk``).
+
+    ``magnify(frames, fps=fps, **dataclasses.asdict(params))`` is the intended call.
+    """
+
+    alpha: float = 15.0
+    f_low: float | None = None
+    f_high: float | None = None
+    pyramid: str = "octave"
+    temporal_filter: str = "ideal"
+    sigma: float = 0.0
+    attenuate: bool = False
+    reference: int = 0
+    levels: int | None = None
+    butter_order: int = 1
+
+    def __post_init__(self) -> None:
+        if not math.isfinite(self.alpha):
+            raise ValueError(f"alpha: must be finite, got {self.alpha}")
+        if self.pyramid not in KINDS:
+            raise ValueError(f"pyramid: {self.pyramid!r} is not one of {KINDS}")
+        if self.temporal_filter not in FILTERS:
+            raise ValueError(f"temporal_filter: {self.temporal_filter!r} is not one of {FILTERS}")
+        if (self.f_low is None) != (self.f_high is None):
+            raise ValueError("f_low, f_high: give both (band-pass) or neither (no temporal filter)")
+        if self.f_low is not None and not 0 <= self.f_low < self.f_high:
+            raise ValueError(f"f_low, f_high: need 0 <= f_low < f_high, got {self.f_low}, {self.f_high}")
+        if not (math.isfinite(self.sigma) and self.sigma >= 0):
+            raise ValueError(f"sigma: must be >= 0, got {self.sigma}")
+        if self.reference < 0:
+            raise ValueError(f"reference: must be a frame index >= 0, got {self.reference}")
+        if self.levels is not None and self.levels < 1:
+            raise ValueError(f"levels: must be >= 1 or None, got {self.levels}")
+        if self.butter_order < 1:
+            raise ValueError(f"butter_order: must be >= 1, got {self.butter_order}")
+
+    @property
+    def bandpass(self) -> bool:
+        return self.f_low is not None
+
+    def check_clip(self, fps: float, shape: tuple[int, ...]) -> None:
+        """Validate the settings against a clip ``(T, H, W)`` at ``fps``."""
+        if not (math.isfinite(fps) and fps > 0):
+            raise ValueError(f"fps: must be > 0, got {fps}")
+        if self.bandpass and self.f_high >= fps / 2:
+            raise ValueError(
+                f"f_high: must be below the Nyquist frequency fps / 2 = {fps / 2}, got {self.f_high}"
+            )
+        t, h, w = shape
+        if self.reference >= t:
+            raise ValueError(f"reference: frame {self.reference} is outside the clip of {t} frames")
+        deepest = max_levels(h, w)
+        if deepest < 1 or (self.levels is not None and self.levels > deepest):
+            raise ValueError(
+                f"frames: {h}x{w} images are too small for a {self.levels or 1}-level pyramid "
+                f"(at most {max(deepest, 0)} levels; each side needs >= 4 * 2**levels pixels)"
+            )
+
+
+def _check_frames(frames: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """Validate ``(T, H, W)`` frames; returns them as a tensor (no copy for numpy/torch input)."""
+    x = torch.from_numpy(np.ascontiguousarray(frames)) if isinstance(frames, np.ndarray) else frames
+    if not isinstance(x, torch.Tensor):
+        raise ValueError(f"frames: expected a numpy array or torch tensor, got {type(frames).__name__}")
+    if x.ndim != 3:
+        raise ValueError(f"frames: expected shape (T, H, W), got {tuple(x.shape)}")
+    if x.shape[0] < 2:
+        raise ValueError(f"frames: need at least 2 frames, got {x.shape[0]}")
+    if x.is_complex() or x.dtype == torch.bool:
+        raise ValueError(f"frames: expected uint8 or real float values, got {x.dtype}")
+    if x.is_floating_point() and not bool(torch.isfinite(x).all()):
+        raise ValueError("frames: contain NaN or infinite values")
+    return x
+
+
+def _bands(spec: torch.Tensor, lvl: Level) -> torch.Tensor:
+    """Bands of one level from shifted spectra ``(C, H, W)`` -> complex ``(C, K, h, w)``.
+
+    The box is not ifftshift-ed first: that multiplies every coefficient by a fixed unit phasor,
+    which cancels in phase differences and in the matching forward FFT of `_synthesize`.
+    """
+    return torch.fft.ifft2(spec[:, None, lvl.rows, lvl.cols] * lvl.filters)
+
+
+def _synthesize(out_spec: torch.Tensor, lvl: Level, bands: torch.Tensor) -> None:
+    """Add ``2 * sum_b B_b * FFT(band_b)`` of one level into shifted spectra ``(C, H, W)``."""
+    out_spec[:, lvl.rows, lvl.cols] += 2 * (torch.fft.fft2(bands) * lvl.filters).sum(dim=1)
+
+
+def _gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Separable circular Gaussian blur over the last two axes of ``(..., h, w)``."""
+    shape = x.shape
+    h, w = shape[-2:]
+    radius = min(int(math.ceil(3 * sigma)), (min(h, w) - 1) // 2)
+    if radius < 1:
+        return x
+    t = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
+    k = torch.exp(-0.5 * (t / sigma) ** 2)
+    k = k / k.sum()
+    y = x.reshape(-1, 1, h, w)
+    y = F.conv2d(F.pad(y, (0, 0, radius, radius), mode="circular"), k.view(1, 1, -1, 1))
+    y = F.conv2d(F.pad(y, (radius, radius, 0, 0), mode="circular"), k.view(1, 1, 1, -1))
+    return y.reshape(shape)
+
+
+def _rotate(
+    bands: torch.Tensor, delta: torch.Tensor, ref_phase: torch.Tensor, p: MagnifyParams
+) -> torch.Tensor:
+    """Magnify one level: ``(C, K, h, w)`` complex bands, filtered phase ``delta`` of the same shape."""
+    amp = bands.abs()
+    if p.sigma > 0:
+        delta = _gaussian_blur(delta * amp, p.sigma) / (_gaussian_blur(amp, p.sigma) + 1e-12)
+    if p.attenuate:
+        return torch.polar(amp, ref_phase + p.alpha * delta)
+    return bands * torch.polar(torch.ones_like(delta), p.alpha * delta)
+
+
+def _to_real(spec: torch.Tensor) -> torch.Tensor:
+    return torch.fft.ifft2(torch.fft.ifftshift(spec, dim=(-2, -1))).real
+
+
+def magnify(
+    frames: np.ndarray | torch.Tensor,
+    *,
+    fps: float,
+    alpha: float,
+    f_low: float | None = None,
+    f_high: float | None = None,
+    pyramid: str = "octave",
+    temporal_filter: str = "ideal",
+    sigma: float = 0.0,
+    attenuate: bool = False,
+    reference: int = 0,
+    levels: int | None = None,
+    butter_order: int = 1,
+    device: torch.device | str | None = None,
+    chunk: int = 16,
+) -> np.ndarray | torch.Tensor:
+    """Phase-based motion magnification of a grayscale clip.
+
+    frames: ``(T, H, W)`` uint8 or float, numpy or torch. Returns float32 ``(T, H, W)`` in the input's
+    scale (not clipped), numpy for numpy input, otherwise a tensor on the input's device.
+    ``f_low``/``f_high`` None: the wrapped phase difference to frame ``reference`` is amplified (the
+    transient setting for micro-expressions); otherwise it is band-passed in time first with
+    ``temporal_filter`` ("ideal", "butterworth" of ``butter_order``, or "iir"). ``sigma``: amplitude-
+    weighted Gaussian smoothing of the phase, in pixels of each level. ``attenuate``: rebuild each band
+    from its amplitude and the reference phase, removing motion outside the temporal band.
+    ``levels``: pyramid depth in octaves (default: deepest). ``device``: where to compute (default: the
+    input tensor's device, CPU for numpy). ``chunk``: frames processed together (sets peak memory).
+    """
+    p = MagnifyParams(
+        alpha, f_low, f_high, pyramid, temporal_filter, sigma, attenuate, reference, levels, butter_order
+    )
+    x = _check_frames(frames)
+    p.check_clip(fps, tuple(x.shape))
+    if chunk < 1:
+        raise ValueError(f"chunk: must be >= 1, got {chunk}")
+    dev = torch.device(device) if device is not None else x.device
+    t, h, w = x.shape
+    bank = filter_bank(h, w, p.pyramid, p.levels, dev)
+    out = torch.empty((t, h, w), dtype=torch.float32, device=x.device)
+
+    def spectra(start: int, stop: int) -> torch.Tensor:
+        return shifted_spectrum(x[start:stop].to(device=dev, dtype=torch.float32))
+
+    ref_spec = spectra(p.reference, p.reference + 1)
+    ref_phase = [_bands(ref_spec, lvl).angle() for lvl in bank.levels]  # each (1, K, h, w)
+    chunks = [(s, min(s + chunk, t)) for s in range(0, t, chunk)]
+    if not p.bandpass or p.temporal_filter != "ideal":
+        _magnify_streaming(spectra, chunks, bank, ref_phase, p, fps, out)
+    else:
+        _magnify_ideal(spectra, chunks, bank, ref_phase, p, fps, out)
+    return out.numpy() if isinstance(frames, np.ndarray) else out
+
+
+def _magnify_streaming(
+    spectra, chunks, bank: FilterBank, ref_phase, p: MagnifyParams, fps: float, out: torch.Tensor
+) -> None:
+    """One pass over the chunks; causal temporal filters keep their state between chunks."""
+    stream = [
+        StreamFilter(p.temporal_filter, fps, p.f_low, p.f_high, p.butter_order) if p.bandpass else None
+        for _ in bank.levels
+    ]
+    for start, stop in chunks:
+        spec = spectra(start, stop)
+        out_spec = spec * bank.residual_gain
+        for lvl, ref, filt in zip(bank.levels, ref_phase, stream):
+            bands = _bands(spec, lvl)
+            delta = wrap_phase(bands.angle() - ref)
+            if filt is not None:
+                delta = filt(delta)
+            _synthesize(out_spec, lvl, _rotate(bands, delta, ref, p))
+        out[start:stop] = _to_real(out_spec).to(out.device)
+
+
+def _magnify_ideal(
+    spectra, chunks, bank: FilterBank, ref_phase, p: MagnifyParams, fps: float, out: torch.Tensor
+) -> None:
+    """Ideal band-pass: per level, collect the phase differences of all frames, filter, then rotate."""
+    t = chunks[-1][1]
+    for i, (lvl, ref) in enumerate(zip(bank.levels, ref_phase)):
+        delta = torch.empty((t, *ref.shape[1:]), dtype=torch.float32, device=ref.device)
+        for start, stop in chunks:
+            delta[start:stop] = wrap_phase(_bands(spectra(start, stop), lvl).angle() - ref)
+        delta = ideal_bandpass(delta, fps, p.f_low, p.f_high)
+        for start, stop in chunks:
+            spec = spectra(start, stop)
+            out_spec = spec * bank.residual_gain if i == 0 else torch.zeros_like(spec)
+            _synthesize(out_spec, lvl, _rotate(_bands(spec, lvl), delta[start:stop], ref, p))
+            level_out = _to_real(out_spec).to(out.device)
+            if i == 0:
+                out[start:stop] = level_out
+            else:
+                out[start:stop] += level_out
