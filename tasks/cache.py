@@ -1,0 +1,109 @@
+"""Luigi tasks that write the synthetic dataset and build HDF5 caches (wiring only)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import luigi
+
+from pipeline.build import build_cache
+from pipeline.datasets import list_datasets, list_groupings, load_manifest
+from pipeline.store.format import params_hash
+from pipeline.synthetic import write_dataset
+from tasks.config import (
+    PreprocessMixin,
+    SyntheticMixin,
+    WorkdirMixin,
+    datasets,
+    preprocess_params,
+    synthetic_params,
+)
+from tasks.logs import task_log
+
+
+def forward(task: luigi.Task, target_cls: type[luigi.Task], **extra) -> luigi.Task:
+    """Instantiate ``target_cls`` with the parameters it shares with ``task`` (plus ``extra``)."""
+    names = {name for name, _ in target_cls.get_params()}
+    kwargs = {k: v for k, v in task.param_kwargs.items() if k in names}
+    return target_cls(**{**kwargs, **extra})
+
+
+class SyntheticDataset(WorkdirMixin, SyntheticMixin, luigi.Task):
+    """The built-in synthetic dataset in the CASME II layout: ``work/data/synthetic-<hash>/``."""
+
+    def output(self) -> luigi.LocalTarget:
+        params = synthetic_params(self)
+        digest = params_hash({"seed": self.synthetic_seed, **dataclasses.asdict(params)})
+        return luigi.LocalTarget(str(Path(self.workdir) / "data" / f"synthetic-{digest}"))
+
+    def run(self) -> None:
+        with task_log(self.workdir, self.task_id):
+            # write_dataset builds in a temporary folder and renames it when complete
+            write_dataset(self.output().path, synthetic_params(self), seed=self.synthetic_seed, progress=True)
+
+
+class BuildDatasetCache(WorkdirMixin, PreprocessMixin, SyntheticMixin, luigi.Task):
+    """Manifest -> faces -> magnification -> ``work/cache/<dataset>-<hash>.h5``, QC in ``work/qc/``."""
+
+    dataset = luigi.Parameter(default="synthetic", description="dataset name (a spec in data_manifests/)")
+    root = luigi.OptionalParameter(
+        default=None, description="dataset root (default: [datasets] in luigi.cfg)"
+    )
+    # --workers is Luigi's own (parallel tasks); this is the process pool of one cache build
+    processes = luigi.IntParameter(
+        default=2, config_path={"section": "preprocess", "name": "processes"}, description="build processes"
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        known = list_datasets()
+        if self.dataset not in known:
+            raise ValueError(f"--dataset {self.dataset!r} is unknown; known datasets: {', '.join(known)}")
+        self.params = preprocess_params(self)
+        if self.params.grouping is not None and self.params.grouping not in list_groupings(self.dataset):
+            raise ValueError(
+                f"--grouping {self.params.grouping!r} is unknown for {self.dataset}; "
+                f"known: {', '.join(list_groupings(self.dataset))}"
+            )
+        if self.processes < 1:
+            raise ValueError(f"--processes must be >= 1, got {self.processes}")
+        root = self.dataset_root()
+        if self.dataset != "synthetic":
+            if not root:
+                raise ValueError(
+                    f"--root is needed for dataset {self.dataset!r} "
+                    f"(or set it in luigi.cfg: [datasets] {self.dataset} = PATH)"
+                )
+            if not Path(root).is_dir():
+                raise ValueError(f"--root {root!r} for dataset {self.dataset!r} is not a folder")
+
+    def dataset_root(self) -> str | None:
+        return self.root or datasets().root(self.dataset)
+
+    def requires(self):
+        if self.dataset == "synthetic" and not self.dataset_root():
+            return forward(self, SyntheticDataset)
+        return []
+
+    def cache_name(self) -> str:
+        return f"{self.dataset}-{self.params.hash()}"
+
+    def output(self) -> luigi.LocalTarget:
+        return luigi.LocalTarget(str(Path(self.workdir) / "cache" / f"{self.cache_name()}.h5"))
+
+    def run(self) -> None:
+        root = self.dataset_root() or self.input().path
+        with task_log(self.workdir, self.task_id):
+            manifest = load_manifest(
+                self.dataset, root, grouping=self.params.grouping, variant=self.params.variant
+            )
+            out = Path(self.output().path)
+            manifest.to_csv(out.with_suffix(".manifest.csv"))
+            build_cache(
+                manifest,
+                self.params,
+                out,
+                Path(self.workdir) / "qc" / self.cache_name(),
+                workers=self.processes,
+            )

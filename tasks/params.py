@@ -1,0 +1,132 @@
+"""Luigi parameters generated from the typed dataclasses: one configuration path.
+
+Each stage defines its settings once, as a validated dataclass next to its code
+(``FaceParams``, ``MagnifyParams``, ``TrainConfig``). This module turns the fields of such a
+dataclass into Luigi parameters whose defaults come from a ``luigi.cfg`` section, so that
+
+    luigi.cfg [train] epochs = 3     and     --epochs 3 on the command line
+
+set the same field, and builds the dataclass back from a task (which validates it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from typing import Any, Literal
+
+import luigi
+
+
+def _unwrap_optional(tp: Any) -> tuple[Any, bool]:
+    """``float | None`` -> (float, True); ``float`` -> (float, False)."""
+    args = typing.get_args(tp)
+    if typing.get_origin(tp) in (typing.Union, types.UnionType) and type(None) in args:
+        rest = [a for a in args if a is not type(None)]
+        if len(rest) == 1:
+            return rest[0], True
+    return tp, False
+
+
+def _parameter_for(tp: Any, default: Any, section: str, name: str, help_text: str) -> luigi.Parameter:
+    """A Luigi parameter for one dataclass field type."""
+    base, optional = _unwrap_optional(tp)
+    kwargs = {"default": default, "config_path": {"section": section, "name": name}, "description": help_text}
+    if typing.get_origin(base) is Literal:
+        choices = typing.get_args(base)
+        cls = luigi.OptionalChoiceParameter if optional else luigi.ChoiceParameter
+        return cls(choices=choices, var_type=type(choices[0]), **kwargs)
+    if base is bool:
+        return (luigi.OptionalBoolParameter if optional else luigi.BoolParameter)(
+            parsing=luigi.BoolParameter.EXPLICIT_PARSING, **kwargs
+        )
+    if base is int:
+        return (luigi.OptionalIntParameter if optional else luigi.IntParameter)(**kwargs)
+    if base is float:
+        return (luigi.OptionalFloatParameter if optional else luigi.FloatParameter)(**kwargs)
+    if typing.get_origin(base) in (tuple, list) or base in (tuple, list):
+        if default is not None:
+            kwargs["default"] = tuple(default)
+        return (luigi.OptionalTupleParameter if optional else luigi.TupleParameter)(**kwargs)
+    return (luigi.OptionalParameter if optional else luigi.Parameter)(**kwargs)
+
+
+def _field_default(field: dataclasses.Field) -> Any:
+    if field.default is not dataclasses.MISSING:
+        return field.default
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    raise TypeError(f"dataclass field {field.name!r} needs a default to be a Luigi parameter")
+
+
+def parameters_of(
+    dc_type: type,
+    section: str,
+    *,
+    prefix: str = "",
+    skip: tuple[str, ...] = (),
+    rename: dict[str, str] | None = None,
+) -> dict:
+    """Luigi parameters (``{attribute name: parameter}``) for the fields of ``dc_type``.
+
+    Attribute names are ``prefix + field name`` (or ``rename[field]``); defaults are read from
+    ``luigi.cfg`` section ``section`` under the plain field name, falling back to the dataclass
+    default.
+    """
+    hints = typing.get_type_hints(dc_type)
+    params = {}
+    for field in dataclasses.fields(dc_type):
+        if field.name in skip or not field.init:
+            continue
+        help_text = field.metadata.get("help", f"{dc_type.__name__}.{field.name}")
+        params[_attribute(field.name, prefix, rename)] = _parameter_for(
+            hints[field.name], _field_default(field), section, field.name, help_text
+        )
+    return params
+
+
+def _attribute(name: str, prefix: str, rename: dict[str, str] | None) -> str:
+    return (rename or {}).get(name, prefix + name)
+
+
+def build_dataclass(
+    task: luigi.Task,
+    dc_type: type,
+    *,
+    prefix: str = "",
+    rename: dict[str, str] | None = None,
+    **overrides: Any,
+) -> Any:
+    """Instantiate ``dc_type`` from the task's parameters (the dataclass validates itself).
+
+    A ``ValueError`` from validation is re-raised naming the command-line option.
+    """
+    kwargs, options = {}, []
+    for field in dataclasses.fields(dc_type):
+        attribute = _attribute(field.name, prefix, rename)
+        if field.name in overrides:
+            kwargs[field.name] = overrides[field.name]
+        elif hasattr(task, attribute):
+            options.append("--" + attribute.replace("_", "-"))
+            value = getattr(task, attribute)
+            if isinstance(_field_default(field), list) and isinstance(value, tuple):
+                value = list(value)
+            kwargs[field.name] = value
+    try:
+        return dc_type(**kwargs)
+    except (TypeError, ValueError) as err:
+        raise ValueError(
+            f"{task.get_task_family()}: invalid parameter: {err} (options: {', '.join(options)})"
+        ) from err
+
+
+def mixin(name: str, *groups: dict) -> type:
+    """A plain class carrying the given Luigi parameters, to be mixed into tasks."""
+    attrs: dict[str, Any] = {}
+    for group in groups:
+        clash = attrs.keys() & group.keys()
+        if clash:
+            raise TypeError(f"{name}: parameter names defined twice: {sorted(clash)}")
+        attrs.update(group)
+    return type(name, (), attrs)

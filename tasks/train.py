@@ -1,0 +1,76 @@
+"""Luigi tasks for leave-one-subject-out training on a prebuilt HDF5 cache (wiring only)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import luigi
+
+from model.config import TrainConfig
+from model.loso import aggregate, fold_name, train_fold
+from pipeline.store import open_cache
+from pipeline.store.format import params_hash
+from tasks.config import TrainMixin, WorkdirMixin, train_config
+from tasks.logs import task_log
+
+# settings that change speed, not results: left out of the run name
+NOT_IN_RUN_NAME = ("num_workers", "threads")
+
+
+def run_name(hdf5: str | Path, cfg: TrainConfig) -> str:
+    """``<cache file stem>-<hash of the training configuration>``: a new name for new settings."""
+    settings = {k: v for k, v in cfg.to_dict().items() if k not in NOT_IN_RUN_NAME}
+    return f"{Path(hdf5).stem}-{params_hash(settings)}"
+
+
+class _RunMixin(WorkdirMixin, TrainMixin):
+    """An HDF5 cache + training configuration; the run folder is named after both."""
+
+    hdf5 = luigi.Parameter(description="prebuilt HDF5 cache (BuildDatasetCache output)")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.cfg = train_config(self)
+
+    def run_dir(self) -> Path:
+        return Path(self.workdir) / "runs" / run_name(self.hdf5, self.cfg)
+
+
+class TrainFold(_RunMixin, luigi.Task):
+    """One LOSO fold: train on every other subject, predict ``subject``."""
+
+    subject = luigi.Parameter(description="test subject of this fold")
+
+    @property
+    def resources(self) -> dict:
+        # limit concurrent GPU folds per machine with [resources] gpu = N in luigi.cfg
+        return {"gpu": 1} if self.cfg.device.startswith("cuda") else {}
+
+    def output(self) -> luigi.LocalTarget:
+        return luigi.LocalTarget(str(self.run_dir() / fold_name(self.subject) / "fold.json"))
+
+    def run(self) -> None:
+        with task_log(self.workdir, self.task_id):
+            train_fold(self.hdf5, self.subject, self.cfg, self.run_dir() / fold_name(self.subject))
+
+
+class TrainLOSO(_RunMixin, luigi.Task):
+    """Every fold of the cache, then pooled metrics, figures and report in ``work/runs/<run>/``."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if not Path(self.hdf5).is_file():
+            raise ValueError(f"--hdf5 {self.hdf5!r}: no such file")
+        self.subjects = open_cache(self.hdf5).subjects  # validates the file (CacheError names it)
+
+    def requires(self) -> list[TrainFold]:
+        names = {name for name, _ in TrainFold.get_params()}
+        shared = {k: v for k, v in self.param_kwargs.items() if k in names}
+        return [TrainFold(subject=s, **shared) for s in self.subjects]
+
+    def output(self) -> luigi.LocalTarget:
+        return luigi.LocalTarget(str(self.run_dir() / "metrics.json"))
+
+    def run(self) -> None:
+        with task_log(self.workdir, self.task_id):
+            aggregate(self.run_dir())
