@@ -6,6 +6,7 @@ import os
 from collections.abc import Sequence
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -81,6 +82,7 @@ def plot_keyframes(clips: Sequence[dict], path, title: str = "") -> None:
         )
         ax.set_ylabel("b_t", fontsize=8)
         ax.tick_params(labelsize=7)
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     axes[0, 0].legend(fontsize=6, ncol=4, loc="lower right")
     axes[-1, 0].set_xlabel("frame")
     if title:

@@ -78,3 +78,11 @@ def write_blob_cache(path, subjects: int = 3, per_subject: int = 8, size: int = 
                     fps=30.0,
                     source=f"sub{s:02d}/clip{i:02d}",
                 )
+
+
+@pytest.fixture(scope="session")
+def blob_cache(tmp_path_factory):
+    """Cache of 3 subjects x 8 two-class blob clips (72 px, 4-7 frames)."""
+    path = tmp_path_factory.mktemp("cache") / "blobs.h5"
+    write_blob_cache(path, subjects=3, per_subject=8)
+    return path
