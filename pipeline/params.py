@@ -54,6 +54,11 @@ class PreprocessParams:
             )
         if not isinstance(self.keep_raw, bool):
             raise ValueError(f"PreprocessParams.keep_raw must be a bool, got {self.keep_raw!r}")
+        if self.magnify.alpha < 0:
+            raise ValueError(
+                f"PreprocessParams.magnify.alpha must be >= 0 for a cache build (0 = no magnification), "
+                f"got {self.magnify.alpha}"
+            )
         if self.variant not in VARIANTS:
             raise ValueError(f"PreprocessParams.variant must be one of {VARIANTS}, got {self.variant!r}")
         if self.grouping is not None and (not isinstance(self.grouping, str) or not self.grouping):

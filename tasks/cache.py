@@ -69,6 +69,8 @@ class BuildDatasetCache(WorkdirMixin, PreprocessMixin, SyntheticMixin, luigi.Tas
         if self.processes < 1:
             raise ValueError(f"--processes must be >= 1, got {self.processes}")
         root = self.dataset_root()
+        if self.dataset == "synthetic" and not root:
+            synthetic_params(self)  # validate the generator's settings now, not after scheduling
         if self.dataset != "synthetic":
             if not root:
                 raise ValueError(
