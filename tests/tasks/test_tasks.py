@@ -14,7 +14,7 @@ from pathlib import Path
 import luigi
 import pytest
 
-from tasks import BuildDatasetCache, TrainFold, TrainLOSO
+from tasks import BuildDatasetCache, TrainLOSO
 from tasks.config import PreprocessMixin, SyntheticMixin, TrainMixin, WorkdirMixin
 from tests.model.conftest import write_blob_cache
 
@@ -38,7 +38,9 @@ def test_parameter_names_are_unique_across_groups():
     for group in (WorkdirMixin, PreprocessMixin, SyntheticMixin, TrainMixin):
         names += [n for n in vars(group) if isinstance(vars(group)[n], luigi.Parameter)]
     assert len(names) == len(set(names))
-    assert {"workdir", "epochs", "protocol", "variant", "device", "seed", "batch_size", "input_size"} <= set(names)
+    assert {"workdir", "epochs", "protocol", "variant", "device", "seed", "batch_size", "input_size"} <= set(
+        names
+    )
     assert {"alpha", "face_size", "frames", "synthetic_subjects"} <= set(names)
 
 
@@ -134,11 +136,25 @@ def test_two_workers_share_folds_through_luigid(tmp_path, blob_cache):
     try:
         _wait_for_port(port)
         work = tmp_path / "work"
-        args = [str(bin_dir / "luigi"), "--module", "tasks", "TrainLOSO", "--hdf5", str(blob_cache),
-                "--workdir", str(work), "--scheduler-host", "127.0.0.1", "--scheduler-port", str(port)]
+        args = [
+            str(bin_dir / "luigi"),
+            "--module",
+            "tasks",
+            "TrainLOSO",
+            "--hdf5",
+            str(blob_cache),
+            "--workdir",
+            str(work),
+            "--scheduler-host",
+            "127.0.0.1",
+            "--scheduler-port",
+            str(port),
+        ]
         args += [f"--{k.replace('_', '-')}={v}" for k, v in TINY_TRAIN.items()]  # fmt: skip
         workers = [
-            subprocess.Popen(args, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            subprocess.Popen(
+                args, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            )
             for _ in range(2)
         ]
         logs = [w.communicate(timeout=300)[0] for w in workers]
@@ -178,7 +194,9 @@ def test_full_benchmark_end_to_end_on_tiny_synthetic(tmp_path):
     metrics_files = list((tmp_path / "work" / "runs").glob("*/metrics.json"))
     assert len(metrics_files) == 1
     metrics = json.loads(metrics_files[0].read_text())
-    assert {"accuracy", "uf1", "uar", "n_samples", "n_subjects", "classes", "per_subject", "protocol"} <= set(metrics)
+    assert {"accuracy", "uf1", "uar", "n_samples", "n_subjects", "classes", "per_subject", "protocol"} <= set(
+        metrics
+    )
     assert metrics["n_samples"] == 15 and metrics["protocol"] == "fixed"
     assert sorted(metrics["per_subject"]) == ["sub01", "sub02", "sub03"]
     assert list((tmp_path / "work" / "cache").glob("synthetic-*.h5"))
