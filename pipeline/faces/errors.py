@@ -13,6 +13,9 @@ class FrameReadError(ValueError):
         self.reason = reason
         super().__init__(f"cannot read frame {self.path}: {reason}")
 
+    def __reduce__(self):  # picklable, so worker processes can return it
+        return type(self), (self.path, self.reason)
+
 
 class FaceNotFoundError(ValueError):
     """No face was found on the reference frame nor on the frames searched after it."""
@@ -21,3 +24,6 @@ class FaceNotFoundError(ValueError):
         self.path = str(path)
         self.reason = reason
         super().__init__(f"no face found for clip {self.path}: {reason}")
+
+    def __reduce__(self):
+        return type(self), (self.path, self.reason)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from collections import deque
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -35,11 +36,13 @@ def align_many(
     root: str | Path | None = None,
     workers: int = 1,
     progress: bool = False,
+    start_method: str = "spawn",
 ) -> Iterator[tuple[Hashable, AlignedClip | ValueError]]:
     """Yield ``(key, AlignedClip or the ValueError it raised)`` in job order.
 
     At most ``2 * workers`` clips are decoded or waiting at any time, so memory stays bounded
-    whatever the dataset size. ``workers <= 1`` runs in this process.
+    whatever the dataset size. ``workers <= 1`` runs in this process. Workers are spawned by default:
+    forking a process that already holds torch or dlib threads can deadlock.
     """
     root_s = str(root) if root is not None else None
     jobs = list(jobs)
@@ -56,7 +59,11 @@ def align_many(
                     bar.update()
             return
         pending: deque[tuple[Hashable, Future]] = deque()
-        with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker) as pool:
+        with ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context(start_method),
+            initializer=_init_worker,
+        ) as pool:
             for key, paths, ref in jobs:
                 pending.append((key, pool.submit(_align_job, paths, params, root_s, ref)))
                 if len(pending) >= 2 * workers:
