@@ -50,6 +50,12 @@ class BuildDatasetCache(WorkdirMixin, PreprocessMixin, SyntheticMixin, luigi.Tas
     root = luigi.OptionalParameter(
         default=None, description="dataset root (default: [datasets] in luigi.cfg)"
     )
+    annotation = luigi.OptionalParameter(
+        default=None, description="annotation sheet, instead of searching root"
+    )
+    clips = luigi.OptionalParameter(
+        default=None, description="folder of the clip folders, instead of searching"
+    )
     # --workers is Luigi's own (parallel tasks); this is the process pool of one cache build
     processes = luigi.IntParameter(
         default=2, config_path={"section": "preprocess", "name": "processes"}, description="build processes"
@@ -98,7 +104,12 @@ class BuildDatasetCache(WorkdirMixin, PreprocessMixin, SyntheticMixin, luigi.Tas
         root = self.dataset_root() or self.input().path
         with task_log(self.workdir, self.task_id):
             manifest = load_manifest(
-                self.dataset, root, grouping=self.params.grouping, variant=self.params.variant
+                self.dataset,
+                root,
+                grouping=self.params.grouping,
+                variant=self.params.variant,
+                annotation=self.annotation,
+                clips=self.clips,
             )
             out = Path(self.output().path)
             manifest.to_csv(out.with_suffix(".manifest.csv"))
