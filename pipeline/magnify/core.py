@@ -17,8 +17,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from pipeline.magnify.pyramid import KINDS, FilterBank, Level, filter_bank, max_levels, shifted_spectrum
-from pipeline.magnify.temporal import FILTERS, StreamFilter, ideal_bandpass, wrap_phase
+from pipeline.magnify.pyramid import KINDS, FilterBank, analyze, filter_bank, max_levels, synthesize_into
+from pipeline.magnify.temporal import FILTERS, StreamFilter, ideal_bandpass
 
 
 @dataclass(frozen=True)
@@ -98,20 +98,6 @@ def _check_frames(frames: np.ndarray | torch.Tensor) -> torch.Tensor:
     return x
 
 
-def _bands(spec: torch.Tensor, lvl: Level) -> torch.Tensor:
-    """Bands of one level from shifted spectra ``(C, H, W)`` -> complex ``(C, K, h, w)``.
-
-    The box is not ifftshift-ed first: that multiplies every coefficient by a fixed unit phasor,
-    which cancels in phase differences and in the matching forward FFT of `_synthesize`.
-    """
-    return torch.fft.ifft2(spec[:, None, lvl.rows, lvl.cols] * lvl.filters)
-
-
-def _synthesize(out_spec: torch.Tensor, lvl: Level, bands: torch.Tensor) -> None:
-    """Add ``2 * sum_b B_b * FFT(band_b)`` of one level into shifted spectra ``(C, H, W)``."""
-    out_spec[:, lvl.rows, lvl.cols] += 2 * (torch.fft.fft2(bands) * lvl.filters).sum(dim=1)
-
-
 def _gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     """Separable circular Gaussian blur over the last two axes of ``(..., h, w)``."""
     shape = x.shape
@@ -128,20 +114,34 @@ def _gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     return y.reshape(shape)
 
 
-def _rotate(
-    bands: torch.Tensor, delta: torch.Tensor, ref_phase: torch.Tensor, p: MagnifyParams
-) -> torch.Tensor:
+@dataclass
+class _Reference:
+    """Reference-frame bands of one level, ``(1, K, h, w)`` complex: conjugate and unit phasor."""
+
+    conj: torch.Tensor
+    unit: torch.Tensor
+
+    @classmethod
+    def of(cls, bands: torch.Tensor) -> _Reference:
+        return cls(
+            conj=bands.conj().resolve_conj(), unit=torch.polar(torch.ones_like(bands.real), bands.angle())
+        )
+
+
+def _phase_delta(bands: torch.Tensor, ref: _Reference) -> torch.Tensor:
+    """Phase of ``(C, K, h, w)`` bands relative to the reference, wrapped to ``(-pi, pi]`` (one atan2)."""
+    return (bands * ref.conj).angle()
+
+
+def _rotate(bands: torch.Tensor, delta: torch.Tensor, ref: _Reference, p: MagnifyParams) -> torch.Tensor:
     """Magnify one level: ``(C, K, h, w)`` complex bands, filtered phase ``delta`` of the same shape."""
-    amp = bands.abs()
+    amp = bands.abs() if p.sigma > 0 or p.attenuate else None
     if p.sigma > 0:
         delta = _gaussian_blur(delta * amp, p.sigma) / (_gaussian_blur(amp, p.sigma) + 1e-12)
     if p.attenuate:
-        return torch.polar(amp, ref_phase + p.alpha * delta)
-    return bands * torch.polar(torch.ones_like(delta), p.alpha * delta)
-
-
-def _to_real(spec: torch.Tensor) -> torch.Tensor:
-    return torch.fft.ifft2(torch.fft.ifftshift(spec, dim=(-2, -1))).real
+        return torch.polar(amp, delta * p.alpha) * ref.unit
+    one = torch.ones((), dtype=delta.dtype, device=delta.device).expand_as(delta)
+    return bands * torch.polar(one, delta * p.alpha)
 
 
 def magnify(
@@ -186,53 +186,55 @@ def magnify(
     out = torch.empty((t, h, w), dtype=torch.float32, device=x.device)
 
     def spectra(start: int, stop: int) -> torch.Tensor:
-        return shifted_spectrum(x[start:stop].to(device=dev, dtype=torch.float32))
+        return torch.fft.rfft2(x[start:stop].to(device=dev, dtype=torch.float32))
 
     ref_spec = spectra(p.reference, p.reference + 1)
-    ref_phase = [_bands(ref_spec, lvl).angle() for lvl in bank.levels]  # each (1, K, h, w)
+    refs = [_Reference.of(analyze(ref_spec, lvl)) for lvl in bank.levels]
     chunks = [(s, min(s + chunk, t)) for s in range(0, t, chunk)]
     if not p.bandpass or p.temporal_filter != "ideal":
-        _magnify_streaming(spectra, chunks, bank, ref_phase, p, fps, out)
+        _magnify_streaming(spectra, chunks, bank, refs, p, fps, out)
     else:
-        _magnify_ideal(spectra, chunks, bank, ref_phase, p, fps, out)
+        _magnify_ideal(spectra, chunks, bank, refs, p, fps, out)
     return out.numpy() if isinstance(frames, np.ndarray) else out
 
 
 def _magnify_streaming(
-    spectra, chunks, bank: FilterBank, ref_phase, p: MagnifyParams, fps: float, out: torch.Tensor
+    spectra, chunks, bank: FilterBank, refs: list[_Reference], p: MagnifyParams, fps: float, out: torch.Tensor
 ) -> None:
     """One pass over the chunks; causal temporal filters keep their state between chunks."""
     stream = [
         StreamFilter(p.temporal_filter, fps, p.f_low, p.f_high, p.butter_order) if p.bandpass else None
         for _ in bank.levels
     ]
+    size = (bank.height, bank.width)
     for start, stop in chunks:
         spec = spectra(start, stop)
-        out_spec = spec * bank.residual_gain
-        for lvl, ref, filt in zip(bank.levels, ref_phase, stream):
-            bands = _bands(spec, lvl)
-            delta = wrap_phase(bands.angle() - ref)
+        acc = spec * bank.gain_half
+        for lvl, ref, filt in zip(bank.levels, refs, stream):
+            bands = analyze(spec, lvl)
+            delta = _phase_delta(bands, ref)
             if filt is not None:
                 delta = filt(delta)
-            _synthesize(out_spec, lvl, _rotate(bands, delta, ref, p))
-        out[start:stop] = _to_real(out_spec).to(out.device)
+            synthesize_into(acc, lvl, _rotate(bands, delta, ref, p))
+        out[start:stop] = torch.fft.irfft2(acc, s=size).to(out.device)
 
 
 def _magnify_ideal(
-    spectra, chunks, bank: FilterBank, ref_phase, p: MagnifyParams, fps: float, out: torch.Tensor
+    spectra, chunks, bank: FilterBank, refs: list[_Reference], p: MagnifyParams, fps: float, out: torch.Tensor
 ) -> None:
     """Ideal band-pass: per level, collect the phase differences of all frames, filter, then rotate."""
     t = chunks[-1][1]
-    for i, (lvl, ref) in enumerate(zip(bank.levels, ref_phase)):
-        delta = torch.empty((t, *ref.shape[1:]), dtype=torch.float32, device=ref.device)
+    size = (bank.height, bank.width)
+    for i, (lvl, ref) in enumerate(zip(bank.levels, refs)):
+        delta = torch.empty((t, *ref.conj.shape[1:]), dtype=torch.float32, device=ref.conj.device)
         for start, stop in chunks:
-            delta[start:stop] = wrap_phase(_bands(spectra(start, stop), lvl).angle() - ref)
+            delta[start:stop] = _phase_delta(analyze(spectra(start, stop), lvl), ref)
         delta = ideal_bandpass(delta, fps, p.f_low, p.f_high)
         for start, stop in chunks:
             spec = spectra(start, stop)
-            out_spec = spec * bank.residual_gain if i == 0 else torch.zeros_like(spec)
-            _synthesize(out_spec, lvl, _rotate(_bands(spec, lvl), delta[start:stop], ref, p))
-            level_out = _to_real(out_spec).to(out.device)
+            acc = spec * bank.gain_half if i == 0 else torch.zeros_like(spec)
+            synthesize_into(acc, lvl, _rotate(analyze(spec, lvl), delta[start:stop], ref, p))
+            level_out = torch.fft.irfft2(acc, s=size).to(out.device)
             if i == 0:
                 out[start:stop] = level_out
             else:
