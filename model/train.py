@@ -48,6 +48,14 @@ def build_model(num_classes: int, cfg: TrainConfig) -> AKMNet:
     return AKMNet(num_classes, variant=cfg.variant, hidden=cfg.hidden, dropout=cfg.dropout, width=cfg.width)
 
 
+def prepare_model(model: AKMNet, cfg: TrainConfig, device: torch.device) -> AKMNet:
+    """Move ``model`` to ``device`` and to channels-last memory format when ``cfg.channels_last``."""
+    model.to(device)
+    if cfg.channels_last:
+        model.to(memory_format=torch.channels_last)
+    return model
+
+
 def clip_losses(out: dict[str, Tensor], labels: Tensor, lengths: Tensor, cfg: TrainConfig, key_frames: bool):
     """Per-clip loss ``(B,)``: cross-entropy, plus for key-frame variants ``loss_separation *
     (2 - gap of b_t)`` and ``loss_count * max(0, sum B_t - 1)``. Also returns the parts' batch sums."""
@@ -196,9 +204,7 @@ def fit(
     device = resolve_device(cfg.device)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    model.to(device)
-    if device.type == "cuda" and cfg.amp:
-        model.to(memory_format=torch.channels_last)
+    prepare_model(model, cfg, device)
     optimizer = torch.optim.SGD(
         model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
     )

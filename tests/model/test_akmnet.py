@@ -47,10 +47,15 @@ def test_output_shapes_and_padding(variant):
         assert torch.equal(out["selected"][2].argmax(), out["scores"][2].argmax())
 
 
-@pytest.mark.parametrize("variant", ["akm", "all", "uniform-4", "max-key"])
-def test_batched_equals_per_clip(variant):
+@pytest.mark.parametrize(
+    "variant,channels_last",
+    [("akm", False), ("akm", True), ("all", False), ("uniform-4", False), ("max-key", True)],
+)
+def test_batched_equals_per_clip(variant, channels_last):
     torch.manual_seed(1)
     model = AKMNet(num_classes=3, variant=variant).eval()
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
     lengths = [6, 1, 2, 4]
     frames, lens = padded_batch(lengths, seed=3)
     batched = model(frames, lens)
