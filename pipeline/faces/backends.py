@@ -52,7 +52,7 @@ class DlibBackend:
         detector: str = "hog",
         predictor_path: str | None = None,
         detector_path: str | None = None,
-        upsample: int = 1,
+        upsample: int = 0,
     ) -> None:
         import dlib
 
@@ -68,12 +68,16 @@ class DlibBackend:
             self.hog = dlib.get_frontal_face_detector()
 
     def detect(self, gray: np.ndarray) -> list[Face]:
+        """Faces best first; when none is found, the image is searched once more upsampled x2."""
         gray = np.ascontiguousarray(gray)
-        if self.hog is not None:
-            rects, scores, _ = self.hog.run(gray, self.upsample, 0.0)
-            found = list(zip(rects, scores))
-        else:
-            found = [(d.rect, d.confidence) for d in self.cnn(gray, self.upsample)]
+        for upsample in (self.upsample, self.upsample + 1):
+            if self.hog is not None:
+                rects, scores, _ = self.hog.run(gray, upsample, 0.0)
+                found = list(zip(rects, scores))
+            else:
+                found = [(d.rect, d.confidence) for d in self.cnn(gray, upsample)]
+            if found:
+                break
         faces = [
             Face((float(r.left()), float(r.top()), float(r.right()), float(r.bottom())), float(s))
             for r, s in found

@@ -21,8 +21,8 @@ class FaceParams:
         predictor_path: user-given dlib 68-point shape predictor file (default: the
             face-recognition-models wheel).
         detector_path: user-given dlib MMOD detector file (``detector="cnn"`` only).
-        upsample: how many times dlib upsamples the image before detecting (finds smaller faces,
-            slower).
+        upsample: how many times dlib upsamples the image before detecting (0 finds faces larger than
+            about 80 px; when nothing is found the frame is searched again with one more upsampling).
         size: side of the square output crop in pixels.
         margin: fraction of ``size`` left free around the canonical face box on each side.
         forehead: how far the canonical face box extends above the eyebrows, in inter-ocular
@@ -44,7 +44,7 @@ class FaceParams:
     detector: str = "hog"
     predictor_path: str | None = None
     detector_path: str | None = None
-    upsample: int = 1
+    upsample: int = 0
     size: int = 128
     margin: float = 0.05
     forehead: float = 0.4

@@ -172,7 +172,7 @@ def test_two_faces_keep_the_best_and_record_both(tmp_path):
     canvas = np.full((480, 640), BACKGROUND, np.uint8)
     face = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2GRAY)[0:300, 100:350]
     canvas[20:320, 10:260] = face
-    canvas[200:350, 420:545] = cv2.resize(face, (125, 150))
+    canvas[170:470, 370:620] = face[:, ::-1]  # mirrored copy: a second face with its own score
     clip = align_clip(write_clip(tmp_path / "two", [canvas]))
     assert clip.qc["n_faces"] == 2
     assert len(clip.qc["other_scores"]) == 1 and clip.qc["other_scores"][0] <= clip.qc["detector_score"]
@@ -296,3 +296,13 @@ def test_align_many_in_processes_keeps_order_and_reports_errors(tmp_path):
     assert results[2][1].qc["reference_index"] == 1
     serial = align_clip(jobs[0][1], FaceParams(size=64))
     np.testing.assert_array_equal(serial.frames, results[0][1].frames)
+
+
+def test_small_face_found_by_upsampled_retry(tmp_path):
+    from pipeline.faces.backends import DlibBackend
+
+    small = cv2.resize(face_canvas(), (320, 240), interpolation=cv2.INTER_AREA)  # face box ~50 px
+    rects, _, _ = DlibBackend().hog.run(small, 0, 0.0)
+    assert len(rects) == 0  # too small for the detector at its native scale
+    clip = align_clip(write_clip(tmp_path / "small", [small]))
+    assert clip.qc["n_faces"] == 1 and clip.qc["fallback"] is None
