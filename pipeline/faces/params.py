@@ -31,7 +31,9 @@ class FaceParams:
             median of the landmarks over ``reference_frames`` frames from the reference frame.
         reference_frames: number of frames in the median (``reference="median"``).
         mode: ``"reference"`` (default): one similarity transform per clip applied to every frame;
-            ``"track"``: landmarks on every frame, smoothed in time, one transform per frame.
+            ``"track"``: landmarks on every frame, smoothed in time, one transform per frame (keeps the
+            clip's raw frames in memory; per-frame landmark noise can add jitter that swamps
+            micro-movements, hence not the default).
         track_sigma: standard deviation, in frames, of the Gaussian that smooths tracked landmarks.
         search_frames: how many frames after the reference frame are tried when it has no face.
         fallback: what happens when no face is found: ``"skip"`` raises ``FaceNotFoundError``,
