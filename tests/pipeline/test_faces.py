@@ -70,7 +70,8 @@ def test_pose_is_removed(tmp_path):
     moved = similarity(12.0, 0.85, (25.0, -18.0))
     frames_moved = [cv2.warpAffine(f, moved, (640, 480), borderValue=BACKGROUND) for f in frames]
     a = align_clip(write_clip(tmp_path / "a", frames))
-    b = align_clip(write_clip(tmp_path / "b", frames_moved))
+    paths_b = write_clip(tmp_path / "b", frames_moved)
+    b = align_clip(paths_b)
     assert isinstance(a, AlignedClip)
     assert a.frames.shape == (3, 128, 128) and a.frames.dtype == np.uint8
     for fa, fb in zip(a.frames, b.frames):
@@ -84,6 +85,11 @@ def test_pose_is_removed(tmp_path):
     assert a.qc["fallback"] is None and a.qc["n_faces"] == 1 and a.qc["reference_index"] == 0
     assert len(a.qc["landmarks"]) == 68 and a.qc["fit_rms_px"] < 4.0
     json.dumps(a.qc)  # JSON-serialisable
+    # every frame is warped with the one recorded transform
+    for i, path in enumerate(paths_b):
+        raw = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+        expected = cv2.warpAffine(raw, np.array(b.qc["matrix"]), (128, 128), borderMode=cv2.BORDER_REPLICATE)
+        assert np.abs(expected.astype(int) - b.frames[i]).max() <= 1
 
 
 def test_eyes_level_at_fixed_distance(tmp_path):
@@ -306,3 +312,13 @@ def test_small_face_found_by_upsampled_retry(tmp_path):
     assert len(rects) == 0  # too small for the detector at its native scale
     clip = align_clip(write_clip(tmp_path / "small", [small]))
     assert clip.qc["n_faces"] == 1 and clip.qc["fallback"] is None
+
+
+def test_cnn_detector_gives_the_same_crop(tmp_path):
+    small = np.full((240, 320), BACKGROUND, np.uint8)
+    small[:, 35:285] = face_canvas()[90:330, 200:450]
+    paths = write_clip(tmp_path / "cnn", [small])
+    hog = align_clip(paths, FaceParams(size=64))
+    cnn = align_clip(paths, FaceParams(size=64, detector="cnn"))
+    assert cnn.qc["backend"] == "dlib-cnn" and cnn.qc["n_faces"] == 1
+    assert corr(hog.frames[0], cnn.frames[0]) > 0.95
