@@ -129,19 +129,29 @@ class _Reference:
 
 
 def _phase_delta(bands: torch.Tensor, ref: _Reference) -> torch.Tensor:
-    """Phase of ``(C, K, h, w)`` bands relative to the reference, wrapped to ``(-pi, pi]`` (one atan2)."""
-    return (bands * ref.conj).angle()
+    """Phase of ``(C, K, h, w)`` bands relative to the reference, wrapped to ``(-pi, pi]`` (one atan2).
+
+    ``atan2`` runs on contiguous real/imaginary parts: its vectorised kernel is several times faster
+    than ``angle`` of a complex tensor on CPU.
+    """
+    prod = torch.view_as_real(bands * ref.conj)
+    return torch.atan2(prod[..., 1].contiguous(), prod[..., 0].contiguous())
 
 
 def _rotate(bands: torch.Tensor, delta: torch.Tensor, ref: _Reference, p: MagnifyParams) -> torch.Tensor:
-    """Magnify one level: ``(C, K, h, w)`` complex bands, filtered phase ``delta`` of the same shape."""
+    """Magnify one level: ``(C, K, h, w)`` complex bands (overwritten), filtered phase ``delta``.
+
+    Returns ``bands * exp(i alpha delta)``, or ``|bands| exp(i (ref_phase + alpha delta))`` with
+    ``attenuate``; the phasor is built from ``cos``/``sin`` (vectorised, unlike ``torch.polar``).
+    """
     amp = bands.abs() if p.sigma > 0 or p.attenuate else None
     if p.sigma > 0:
         delta = _gaussian_blur(delta * amp, p.sigma) / (_gaussian_blur(amp, p.sigma) + 1e-12)
+    angle = delta * p.alpha
+    cos, sin = torch.cos(angle), torch.sin(angle)
     if p.attenuate:
-        return torch.polar(amp, delta * p.alpha) * ref.unit
-    one = torch.ones((), dtype=delta.dtype, device=delta.device).expand_as(delta)
-    return bands * torch.polar(one, delta * p.alpha)
+        return torch.complex(cos.mul_(amp), sin.mul_(amp)).mul_(ref.unit)
+    return bands.mul_(torch.complex(cos, sin))
 
 
 def magnify(
@@ -186,7 +196,7 @@ def magnify(
     out = torch.empty((t, h, w), dtype=torch.float32, device=x.device)
 
     def spectra(start: int, stop: int) -> torch.Tensor:
-        return torch.fft.rfft2(x[start:stop].to(device=dev, dtype=torch.float32))
+        return torch.fft.fft2(x[start:stop].to(device=dev, dtype=torch.float32))
 
     ref_spec = spectra(p.reference, p.reference + 1)
     refs = [_Reference.of(analyze(ref_spec, lvl)) for lvl in bank.levels]
@@ -206,17 +216,16 @@ def _magnify_streaming(
         StreamFilter(p.temporal_filter, fps, p.f_low, p.f_high, p.butter_order) if p.bandpass else None
         for _ in bank.levels
     ]
-    size = (bank.height, bank.width)
     for start, stop in chunks:
         spec = spectra(start, stop)
-        acc = spec * bank.gain_half
+        acc = spec * bank.gain
         for lvl, ref, filt in zip(bank.levels, refs, stream):
             bands = analyze(spec, lvl)
             delta = _phase_delta(bands, ref)
             if filt is not None:
                 delta = filt(delta)
             synthesize_into(acc, lvl, _rotate(bands, delta, ref, p))
-        out[start:stop] = torch.fft.irfft2(acc, s=size).to(out.device)
+        out[start:stop] = torch.fft.ifft2(acc).real.to(out.device)
 
 
 def _magnify_ideal(
@@ -224,7 +233,6 @@ def _magnify_ideal(
 ) -> None:
     """Ideal band-pass: per level, collect the phase differences of all frames, filter, then rotate."""
     t = chunks[-1][1]
-    size = (bank.height, bank.width)
     for i, (lvl, ref) in enumerate(zip(bank.levels, refs)):
         delta = torch.empty((t, *ref.conj.shape[1:]), dtype=torch.float32, device=ref.conj.device)
         for start, stop in chunks:
@@ -232,9 +240,9 @@ def _magnify_ideal(
         delta = ideal_bandpass(delta, fps, p.f_low, p.f_high)
         for start, stop in chunks:
             spec = spectra(start, stop)
-            acc = spec * bank.gain_half if i == 0 else torch.zeros_like(spec)
+            acc = spec * bank.gain if i == 0 else torch.zeros_like(spec)
             synthesize_into(acc, lvl, _rotate(analyze(spec, lvl), delta[start:stop], ref, p))
-            level_out = torch.fft.irfft2(acc, s=size).to(out.device)
+            level_out = torch.fft.ifft2(acc).real.to(out.device)
             if i == 0:
                 out[start:stop] = level_out
             else:

@@ -100,11 +100,6 @@ def _angular(angle: torch.Tensor, b: int, orientations: int) -> torch.Tensor:
     return math.sqrt(const) * torch.cos(d) ** order * (d.abs() < math.pi / 2)
 
 
-def to_half(g: torch.Tensor) -> torch.Tensor:
-    """A symmetric ``(H, W)`` mask on the fftshift-ed grid in ``rfft2`` layout ``(H, W // 2 + 1)``."""
-    return torch.fft.ifftshift(g, dim=(-2, -1))[..., : g.shape[-1] // 2 + 1]
-
-
 def _fft_size(n: int, limit: int) -> int:
     """Smallest even 2,3,5-smooth size >= n, capped at ``limit``."""
     m = max(2, n + (n % 2))
@@ -123,52 +118,27 @@ def _fft_size(n: int, limit: int) -> int:
 class Level:
     """One radial level: filters ``(K, h, w)`` float32 on the fftshift-ed box ``rows x cols``.
 
-    The other fields serve the fast path on the half spectrum ``rfft2(x)`` ``(H, W // 2 + 1)``
-    (see `analyze` / `synthesize_into`), with the box in unshifted order (DC at ``[0, 0]``):
-    ``index`` ``(h * w,)`` flat positions in the half spectrum to read the box from, ``analysis``
-    ``(K, h, w, 2)`` the filters times ``(1, s)`` with ``s = -1`` where the value is read from the
-    mirrored frequency (conjugate), ``synthesis`` ``(K, h, w, 1)`` the filters in unshifted order, and
-    ``src``/``dst``/``sign`` ``(M,)``, ``(M,)``, ``(M, 2)``: box positions added (conjugated where
-    ``sign[:, 1] = -1``) into flat half-spectrum positions to form the Hermitian part.
+    For the fast path (`analyze` / `synthesize_into`, on unshifted full spectra ``fft2(x)``) the same
+    filters are kept in unshifted box order (DC at ``[0, 0]``) as real-view multipliers: ``analysis``
+    ``(K, h, w, 1)`` and ``synthesis = 2 * analysis``; ``index`` ``(h * w,)`` holds the flat
+    positions of the box in the ``(H, W)`` spectrum, or is None when the box is the whole grid.
     """
 
     rows: slice
     cols: slice
     filters: torch.Tensor
-    index: torch.Tensor
     analysis: torch.Tensor
     synthesis: torch.Tensor
-    src: torch.Tensor
-    dst: torch.Tensor
-    sign: torch.Tensor
+    index: torch.Tensor | None
 
 
-def _half_maps(height: int, width: int, h: int, w: int) -> dict[str, torch.Tensor]:
-    """Index maps between an unshifted ``h x w`` box around DC and the ``rfft2`` half spectrum.
-
-    Returns ``index``/``conj`` (where to read each box value and whether to conjugate it) and
-    ``src``/``dst``/``flip`` (box value ``src`` adds to half-spectrum ``dst``, conjugated if ``flip``):
-    ``H(k) = Z(k) + conj(Z(-k))`` restricted to ``k_x`` in ``[0, W // 2]``.
-    """
-    half = width // 2 + 1
-    ky = torch.fft.ifftshift(torch.arange(h) - h // 2)[:, None].expand(h, w).reshape(-1)
-    kx = torch.fft.ifftshift(torch.arange(w) - w // 2)[None, :].expand(h, w).reshape(-1)
-    direct = kx % width < half  # the frequency itself lies in the stored half
-    mirror = (-kx) % width < half  # its mirror -k does
-    flat = lambda y, x: (y % height) * half + (x % width)  # noqa: E731
-    index = torch.where(direct, flat(ky, kx), flat(-ky, -kx))
-    pos = torch.arange(h * w)
-    src = torch.cat([pos[direct], pos[mirror]])
-    dst = torch.cat([flat(ky, kx)[direct], flat(-ky, -kx)[mirror]])
-    flip = torch.cat(
-        [torch.zeros(int(direct.sum()), dtype=torch.bool), torch.ones(int(mirror.sum()), dtype=torch.bool)]
-    )
-    return {"index": index, "conj": ~direct, "src": src, "dst": dst, "flip": flip}
-
-
-def _signs(conj: torch.Tensor) -> torch.Tensor:
-    """``(..., 2)`` float multipliers ``(1, +-1)`` conjugating a real-viewed complex where ``conj``."""
-    return torch.stack([torch.ones(conj.shape), 1.0 - 2.0 * conj.double()], dim=-1)
+def _box_index(height: int, width: int, h: int, w: int) -> torch.Tensor | None:
+    """Flat positions in an unshifted ``(H, W)`` spectrum of the unshifted ``h x w`` box around DC."""
+    if (h, w) == (height, width):
+        return None
+    ky = torch.fft.ifftshift(torch.arange(h) - h // 2) % height
+    kx = torch.fft.ifftshift(torch.arange(w) - w // 2) % width
+    return (ky[:, None] * width + kx[None, :]).reshape(-1)
 
 
 class FilterBank:
@@ -205,31 +175,27 @@ class FilterBank:
         self.residual_lo = lo.to(device=device, dtype=torch.float32)
         self.residual_gain = (hi**2 + lo**2).to(device=device, dtype=torch.float32)
         angular = torch.stack([_angular(angle, b, self.orientations) for b in range(self.orientations)])
+        to_dev = lambda t: t.to(device=device, dtype=torch.float32).contiguous()  # noqa: E731
         self.levels: list[Level] = []
         for rk in radial:
             r_sup = rad[rk > _SUPPORT_EPS].max().item() * (1 + 1e-9)
             rows = self._box(height, r_sup)
             cols = self._box(width, r_sup)
             filt = rk[rows, cols] * angular[:, rows, cols]  # (K, h, w) float64, shifted box
-            h, w = filt.shape[-2:]
-            maps = _half_maps(height, width, h, w)
-            unshifted = torch.fft.ifftshift(filt, dim=(-2, -1))
-            to_dev = lambda t: t.to(device=device, dtype=torch.float32).contiguous()  # noqa: E731
+            unshifted = torch.fft.ifftshift(filt, dim=(-2, -1))[..., None]
+            index = _box_index(height, width, *filt.shape[-2:])
             self.levels.append(
                 Level(
                     rows=rows,
                     cols=cols,
                     filters=to_dev(filt),
-                    index=maps["index"].to(device),
-                    analysis=to_dev(unshifted[..., None] * _signs(maps["conj"]).reshape(h, w, 2)),
-                    synthesis=to_dev(unshifted[..., None]),
-                    src=maps["src"].to(device),
-                    dst=maps["dst"].to(device),
-                    sign=to_dev(_signs(maps["flip"])),
+                    analysis=to_dev(unshifted),
+                    synthesis=to_dev(2 * unshifted),
+                    index=None if index is None else index.to(device),
                 )
             )
-        half = lambda g: to_half(g).to(device=device, dtype=torch.float32).contiguous()  # noqa: E731
-        self.gain_half, self.hi_half, self.lo_half = half(hi**2 + lo**2), half(hi), half(lo)
+        unshift = lambda g: to_dev(torch.fft.ifftshift(g, dim=(-2, -1)))  # noqa: E731
+        self.gain, self.hi, self.lo = unshift(hi**2 + lo**2), unshift(hi), unshift(lo)
 
     @staticmethod
     def _box(n: int, r_sup: float) -> slice:
@@ -287,22 +253,29 @@ class PyramidCoeffs:
 
 
 def analyze(spec: torch.Tensor, lvl: Level) -> torch.Tensor:
-    """Bands of one level from half spectra ``rfft2(x)`` ``(C, H, W // 2 + 1)`` -> complex ``(C, K, h, w)``."""
+    """Bands of one level from unshifted spectra ``fft2(x)`` ``(C, H, W)`` -> complex ``(C, K, h, w)``."""
     c = spec.shape[0]
     k, h, w = lvl.filters.shape
-    box = torch.view_as_real(spec.reshape(c, -1).index_select(1, lvl.index)).reshape(c, 1, h, w, 2)
+    box = spec if lvl.index is None else spec.reshape(c, -1).index_select(1, lvl.index)
+    box = torch.view_as_real(box).reshape(c, 1, h, w, 2)
     return torch.fft.ifft2(torch.view_as_complex(box * lvl.analysis))
 
 
 def synthesize_into(acc: torch.Tensor, lvl: Level, bands: torch.Tensor) -> None:
-    """Add the real part of ``2 sum_b B_b FFT(band_b)`` of one level to half spectra ``acc`` in place.
+    """Add ``2 sum_b B_b FFT(band_b)`` of one level ``(C, K, h, w)`` into spectra ``acc`` ``(C, H, W)``.
 
-    acc: complex ``(C, H, W // 2 + 1)`` (the ``rfft2`` layout of a real image); bands ``(C, K, h, w)``.
+    The real part of ``ifft2(acc)`` is the image; the one-sided bands need no mirrored copy.
     """
-    c = acc.shape[0]
-    z = (torch.view_as_real(torch.fft.fft2(bands)) * lvl.synthesis).sum(dim=1)  # (C, h, w, 2)
-    vals = z.reshape(c, -1, 2).index_select(1, lvl.src) * lvl.sign
-    torch.view_as_real(acc).reshape(c, -1, 2).index_add_(1, lvl.dst, vals)
+    spec = torch.view_as_real(torch.fft.fft2(bands))
+    z = spec[:, 0] * lvl.synthesis[0]
+    for b in range(1, spec.shape[1]):
+        z.addcmul_(spec[:, b], lvl.synthesis[b])
+    acc_r = torch.view_as_real(acc)
+    if lvl.index is None:
+        acc_r += z
+    else:
+        c = acc.shape[0]
+        acc_r.reshape(c, -1, 2).index_add_(1, lvl.index, z.reshape(c, -1, 2))
 
 
 class SteerablePyramid:
@@ -331,20 +304,17 @@ class SteerablePyramid:
         x = images.to(device=bank.residual_gain.device, dtype=torch.float32)
         if x.ndim == 2:
             x = x[None]
-        spec = torch.fft.rfft2(x)
-        size = (bank.height, bank.width)
+        spec = torch.fft.fft2(x)
         return PyramidCoeffs(
             bands=[analyze(spec, lvl) for lvl in bank.levels],
-            highpass=torch.fft.irfft2(spec * bank.hi_half, s=size),
-            lowpass=torch.fft.irfft2(spec * bank.lo_half, s=size),
+            highpass=torch.fft.ifft2(spec * bank.hi).real,
+            lowpass=torch.fft.ifft2(spec * bank.lo).real,
         )
 
     def reconstruct(self, coeffs: PyramidCoeffs) -> torch.Tensor:
         """Invert `build`: real ``(B, H, W)``."""
         bank = self.bank
-        spec = (
-            torch.fft.rfft2(coeffs.highpass) * bank.hi_half + torch.fft.rfft2(coeffs.lowpass) * bank.lo_half
-        )
+        spec = torch.fft.fft2(coeffs.highpass) * bank.hi + torch.fft.fft2(coeffs.lowpass) * bank.lo
         for lvl, band in zip(bank.levels, coeffs.bands):
             synthesize_into(spec, lvl, band)
-        return torch.fft.irfft2(spec, s=(bank.height, bank.width))
+        return torch.fft.ifft2(spec).real
