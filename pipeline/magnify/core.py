@@ -128,40 +128,17 @@ class _Reference:
         )
 
 
-class _Workspace:
-    """Scratch tensors reused across levels and chunks: one flat buffer per name, grown as needed.
-
-    The element-wise passes are cheap; fresh multi-megabyte allocations for each of them would cost
-    more in page faults than the arithmetic. Buffers are sized by the largest level of a chunk.
-    """
-
-    def __init__(self, device: torch.device) -> None:
-        self.device = device
-        self._flat: dict[str, torch.Tensor] = {}
-
-    def __call__(self, name: str, shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
-        n = math.prod(shape)
-        flat = self._flat.get(name)
-        if flat is None or flat.numel() < n or flat.dtype != dtype:
-            flat = self._flat[name] = torch.empty(n, dtype=dtype, device=self.device)
-        return flat[:n].view(shape)
-
-
-def _phase_delta(bands: torch.Tensor, ref: _Reference, ws: _Workspace) -> torch.Tensor:
+def _phase_delta(bands: torch.Tensor, ref: _Reference) -> torch.Tensor:
     """Phase of ``(C, K, h, w)`` bands relative to the reference, wrapped to ``(-pi, pi]`` (one atan2).
 
     ``atan2`` runs on contiguous real/imaginary parts: its vectorised kernel is several times faster
-    than ``angle`` of a complex tensor on CPU. Returns a workspace tensor ("delta").
+    than ``angle`` of a complex tensor on CPU.
     """
-    shape = tuple(bands.shape)
-    prod = torch.view_as_real(torch.mul(bands, ref.conj, out=ws("prod", shape, bands.dtype)))
-    re = ws("re", shape, prod.dtype).copy_(prod[..., 0])
-    return ws("delta", shape, prod.dtype).copy_(prod[..., 1]).atan2_(re)
+    prod = torch.view_as_real(bands * ref.conj)
+    return prod[..., 1].contiguous().atan2_(prod[..., 0].contiguous())
 
 
-def _rotate(
-    bands: torch.Tensor, delta: torch.Tensor, ref: _Reference, p: MagnifyParams, ws: _Workspace
-) -> torch.Tensor:
+def _rotate(bands: torch.Tensor, delta: torch.Tensor, ref: _Reference, p: MagnifyParams) -> torch.Tensor:
     """Magnify one level: ``(C, K, h, w)`` complex bands (overwritten), filtered phase ``delta``.
 
     Returns ``bands * exp(i alpha delta)``, or ``|bands| exp(i (ref_phase + alpha delta))`` with
@@ -170,17 +147,12 @@ def _rotate(
     amp = bands.abs() if p.sigma > 0 or p.attenuate else None
     if p.sigma > 0:
         delta = _gaussian_blur(delta * amp, p.sigma) / (_gaussian_blur(amp, p.sigma) + 1e-12)
-    shape = tuple(delta.shape)
-    angle = torch.mul(delta, p.alpha, out=ws("angle", shape, delta.dtype))
-    cos = torch.cos(angle, out=ws("re", shape, delta.dtype))
+    angle = delta * p.alpha
+    cos = torch.cos(angle)
     sin = angle.sin_()
     if p.attenuate:
-        cos.mul_(amp)
-        sin.mul_(amp)
-    rot = torch.complex(cos, sin, out=ws("prod", shape, bands.dtype))
-    if p.attenuate:
-        return bands.copy_(rot).mul_(ref.unit)
-    return bands.mul_(rot)
+        return torch.complex(cos.mul_(amp), sin.mul_(amp)).mul_(ref.unit)
+    return bands.mul_(torch.complex(cos, sin))
 
 
 def magnify(
@@ -245,16 +217,15 @@ def _magnify_streaming(
         StreamFilter(p.temporal_filter, fps, p.f_low, p.f_high, p.butter_order) if p.bandpass else None
         for _ in bank.levels
     ]
-    ws = _Workspace(bank.gain.device)
     for start, stop in chunks:
         spec = spectra(start, stop)
         acc = spec * bank.gain
         for lvl, ref, filt in zip(bank.levels, refs, stream):
-            bands = analyze(spec, lvl, out=ws("bands", (stop - start, *ref.conj.shape[1:]), spec.dtype))
-            delta = _phase_delta(bands, ref, ws)
+            bands = analyze(spec, lvl)
+            delta = _phase_delta(bands, ref)
             if filt is not None:
                 delta = filt(delta)
-            synthesize_into(acc, lvl, _rotate(bands, delta, ref, p, ws), overwrite=True)
+            synthesize_into(acc, lvl, _rotate(bands, delta, ref, p))
         out[start:stop] = torch.fft.ifft2(acc).real.to(out.device)
 
 
@@ -263,17 +234,15 @@ def _magnify_ideal(
 ) -> None:
     """Ideal band-pass: per level, collect the phase differences of all frames, filter, then rotate."""
     t = chunks[-1][1]
-    ws = _Workspace(bank.gain.device)
     for i, (lvl, ref) in enumerate(zip(bank.levels, refs)):
         delta = torch.empty((t, *ref.conj.shape[1:]), dtype=torch.float32, device=ref.conj.device)
         for start, stop in chunks:
-            delta[start:stop] = _phase_delta(analyze(spectra(start, stop), lvl), ref, ws)
+            delta[start:stop] = _phase_delta(analyze(spectra(start, stop), lvl), ref)
         delta = ideal_bandpass(delta, fps, p.f_low, p.f_high)
         for start, stop in chunks:
             spec = spectra(start, stop)
             acc = spec * bank.gain if i == 0 else torch.zeros_like(spec)
-            bands = _rotate(analyze(spec, lvl), delta[start:stop], ref, p, ws)
-            synthesize_into(acc, lvl, bands, overwrite=True)
+            synthesize_into(acc, lvl, _rotate(analyze(spec, lvl), delta[start:stop], ref, p))
             level_out = torch.fft.ifft2(acc).real.to(out.device)
             if i == 0:
                 out[start:stop] = level_out

@@ -252,28 +252,21 @@ class PyramidCoeffs:
     lowpass: torch.Tensor
 
 
-def analyze(spec: torch.Tensor, lvl: Level, out: torch.Tensor | None = None) -> torch.Tensor:
-    """Bands of one level from unshifted spectra ``fft2(x)`` ``(C, H, W)`` -> complex ``(C, K, h, w)``.
-
-    ``out``: optional complex ``(C, K, h, w)`` tensor to write the bands into (no allocation).
-    """
+def analyze(spec: torch.Tensor, lvl: Level) -> torch.Tensor:
+    """Bands of one level from unshifted spectra ``fft2(x)`` ``(C, H, W)`` -> complex ``(C, K, h, w)``."""
     c = spec.shape[0]
     k, h, w = lvl.filters.shape
     box = spec if lvl.index is None else spec.reshape(c, -1).index_select(1, lvl.index)
     box = torch.view_as_real(box).reshape(c, 1, h, w, 2)
-    if out is None:
-        return torch.fft.ifft2(torch.view_as_complex(box * lvl.analysis))
-    torch.mul(box, lvl.analysis, out=torch.view_as_real(out))
-    return torch.fft.ifft2(out, out=out)
+    return torch.fft.ifft2(torch.view_as_complex(box * lvl.analysis))
 
 
-def synthesize_into(acc: torch.Tensor, lvl: Level, bands: torch.Tensor, overwrite: bool = False) -> None:
+def synthesize_into(acc: torch.Tensor, lvl: Level, bands: torch.Tensor) -> None:
     """Add ``2 sum_b B_b FFT(band_b)`` of one level ``(C, K, h, w)`` into spectra ``acc`` ``(C, H, W)``.
 
     The real part of ``ifft2(acc)`` is the image; the one-sided bands need no mirrored copy.
-    ``overwrite``: transform ``bands`` in place (they hold their spectra afterwards).
     """
-    spec = torch.view_as_real(torch.fft.fft2(bands, out=bands if overwrite else None))
+    spec = torch.view_as_real(torch.fft.fft2(bands))
     c, k = spec.shape[:2]
     if lvl.index is None:  # the box is the whole grid: accumulate in place
         acc_r = torch.view_as_real(acc)
