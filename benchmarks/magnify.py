@@ -43,7 +43,10 @@ def _clip(frames: int, size: int, seed: int = 0) -> np.ndarray:
     base = gaussian_filter(rng.random((size, size)) * 255, 2.0, mode="wrap")
     base = 128 + (base - base.mean()) * 100 / base.std()
     moves = 0.2 * np.sin(np.linspace(0, np.pi, frames))
-    return np.stack([shift(base, (0.5 * m, m), mode="wrap") for m in moves]).clip(0, 255).astype(np.uint8)
+    clip = np.empty((frames, size, size), dtype=np.uint8)  # filled frame by frame: no float64 clip
+    for t, m in enumerate(moves):
+        clip[t] = shift(base, (0.5 * m, m), mode="wrap").clip(0, 255)
+    return clip
 
 
 def _timed(run, device: str) -> float:
@@ -136,13 +139,14 @@ def pyrtools_magnify(clip: np.ndarray, alpha: float, one_sided: bool) -> np.ndar
     return out
 
 
-def peak_rss_mb(frames: int, size: int, chunk: int, kind: str) -> dict:
+def peak_rss_mb(frames: int, size: int, chunk: int, kind: str, threads: int) -> dict:
     """RSS (MiB) of a child process that magnifies a ``frames``-long clip with ``chunk``.
 
     Returns ``baseline`` (current RSS after imports), ``with_clip`` (after making the input clip)
     and ``peak`` (max RSS over the run).
     """
     cmd = [sys.executable, __file__, "--memory-child", str(frames), str(size), str(chunk), kind]
+    cmd += ["--threads", str(threads)]
     res = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return json.loads(res.stdout.strip().splitlines()[-1])
 
@@ -181,12 +185,12 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--out", type=Path, default=None, help="JSON output; a .md table is written next to it")
     ap.add_argument("--memory-child", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if args.memory_child:
         f, s, c, k = args.memory_child
         _memory_child(int(f), int(s), int(c), k)
         return {}
-    if args.threads:
-        torch.set_num_threads(args.threads)
     result: dict = {
         "device": args.device,
         "torch_threads": torch.get_num_threads(),
@@ -228,7 +232,7 @@ def main(argv: list[str] | None = None) -> dict:
     if args.memory_frames > 0:
         in_out_mb = args.memory_frames * 128 * 128 * 5 / 2**20
         for chunk in args.chunks:
-            rss = peak_rss_mb(args.memory_frames, 128, chunk, "octave")
+            rss = peak_rss_mb(args.memory_frames, 128, chunk, "octave", torch.get_num_threads())
             mem = {
                 "frames": args.memory_frames,
                 "size": 128,

@@ -6,6 +6,13 @@ the reference frame, temporal filter, optional amplitude-weighted smoothing, rot
 ``f_high`` None) or a causal filter ("butterworth", "iir") one pass over the chunks does everything
 and the working memory is set by ``chunk``. The "ideal" band-pass needs each band's whole time axis:
 it runs one pyramid level at a time and holds that level's phase differences for all frames.
+
+Speed (CPU and CUDA alike): spectra stay unshifted, so the finest level (whose box is the whole grid)
+needs no gather or scatter and coarser boxes are one ``index_select`` / ``index_add_``; all frames of
+a chunk and all orientations of a level go through one batched ``ifft2``/``fft2``; the phase
+difference is ``atan2`` of ``band * conj(ref)`` (one atan2 per coefficient, no separate wrap) and the
+rotation is built from ``cos``/``sin`` (``angle`` and ``polar`` on complex tensors are not vectorised
+on CPU and cost several times more).
 """
 
 from __future__ import annotations
