@@ -41,6 +41,8 @@ class TrainConfig:
         dropout, hidden: classifier dropout and GRU hidden size.
         width: ResNet base width (64 = ResNet-18 as in the paper; e.g. 16 for quick CPU runs).
         threads: torch CPU threads (None: leave torch's default).
+        keep_in_memory: keep decoded clips in memory after the first epoch (faster; costs the
+            uint8 size of the selected clips).
     """
 
     epochs: int = 40
@@ -69,6 +71,7 @@ class TrainConfig:
     hidden: int = 32
     width: int = 64
     threads: int | None = None
+    keep_in_memory: bool = True
 
     def __post_init__(self) -> None:
         def need(ok: bool, name: str, what: str) -> None:

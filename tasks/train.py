@@ -14,7 +14,7 @@ from tasks.config import TrainMixin, WorkdirMixin, train_config
 from tasks.logs import task_log
 
 # settings that change speed, not results: left out of the run name
-NOT_IN_RUN_NAME = ("num_workers", "threads")
+NOT_IN_RUN_NAME = ("num_workers", "threads", "keep_in_memory")
 
 
 def run_name(hdf5: str | Path, cfg: TrainConfig) -> str:

@@ -78,6 +78,9 @@ class ClipDataset(torch.utils.data.Dataset):
             by torch, so ``torch.manual_seed`` makes a run reproducible). An int makes each
             item's augmentation a function of ``(seed, epoch, index)``: call :meth:`set_epoch`
             every epoch or the same crops repeat.
+        keep_in_memory: keep each clip's decoded uint8 frames after the first read (in the
+            reading process), so later epochs skip HDF5 decompression. Costs ``T * H * W`` bytes
+            per clip (after ``max_frames``).
 
     The HDF5 file is opened lazily in the process that reads items, so the dataset is safe
     with ``num_workers > 0``.
@@ -93,6 +96,7 @@ class ClipDataset(torch.utils.data.Dataset):
         input_size: int = 128,
         max_frames: int | None = None,
         seed: int | None = None,
+        keep_in_memory: bool = False,
     ) -> None:
         if source not in SOURCES:
             raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
@@ -127,6 +131,8 @@ class ClipDataset(torch.utils.data.Dataset):
         self.max_frames = max_frames
         self.seed = seed
         self.epoch = 0
+        self.keep_in_memory = keep_in_memory
+        self._memory: dict[int, np.ndarray] = {}
         self._file: h5py.File | None = None
         self._pid: int | None = None
 
@@ -152,13 +158,18 @@ class ClipDataset(torch.utils.data.Dataset):
         state = self.__dict__.copy()
         state["_file"] = None
         state["_pid"] = None
+        state["_memory"] = {}
         return state
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         clip = self.clips[index]
-        dataset = self._h5()["clips"][clip.sample_id]["frames" if self.source == "magnified" else "raw"]
         kept = subsample_indices(clip.length, self.max_frames)
-        array = dataset[()] if len(kept) == clip.length else dataset[kept]
+        array = self._memory.get(index)
+        if array is None:
+            dataset = self._h5()["clips"][clip.sample_id]["frames" if self.source == "magnified" else "raw"]
+            array = dataset[()] if len(kept) == clip.length else dataset[kept]
+            if self.keep_in_memory:
+                self._memory[index] = array
         frames = torch.from_numpy(np.ascontiguousarray(array)).float().div_(255.0).unsqueeze(1)
         if self.train:
             generator = None

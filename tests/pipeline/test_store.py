@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -320,3 +321,18 @@ def test_info_matches_written_json(cache):
     with h5py.File(path, "r") as f:
         assert json.loads(f.attrs["classes"]) == CLASSES
         assert json.loads(f.attrs["params"]) == PARAMS
+
+
+def test_keep_in_memory_serves_the_same_items_without_the_file(cache, tmp_path):
+    path, _ = cache
+    copy = tmp_path / "copy.h5"
+    copy.write_bytes(Path(path).read_bytes())
+    kept = ClipDataset(copy, max_frames=4, input_size=16, keep_in_memory=True)
+    first = [kept[i]["frames"] for i in range(len(kept))]
+    kept._file.close()
+    kept._file = None
+    copy.unlink()  # later reads must come from memory
+    again = [kept[i]["frames"] for i in range(len(kept))]
+    assert all(torch.equal(a, b) for a, b in zip(first, again))
+    plain = ClipDataset(path, max_frames=4, input_size=16)
+    assert all(torch.equal(a, plain[i]["frames"]) for i, a in enumerate(first))
