@@ -117,6 +117,9 @@ def align_clip(
 ) -> AlignedClip:
     """Detect the face once, similarity-align it to the canonical template and crop every frame.
 
+    With ``params.mode == "none"`` nothing is detected: every frame's central square is resized to
+    the output size (``qc["mode"]`` says so; ``landmarks``, ``face_box`` stay None).
+
     Args:
         paths: frame files in temporal order (relative to ``root`` when given).
         params: face-stage configuration (default ``FaceParams()``).
@@ -173,14 +176,22 @@ def align_clip(
         "residual_motion_px": None,
     }
 
-    index, face, faces, tried = _find_face(reader, backend, reference_index, params.search_frames)
+    matrices: np.ndarray | None = None
+    if params.mode == "none":
+        index, face, faces, tried = -1, None, [], []
+    else:
+        index, face, faces, tried = _find_face(reader, backend, reference_index, params.search_frames)
     qc["frames_searched"] = tried
-    reference_frame = reader.read(tried[0] if index < 0 else index, keep=True)
+    if index >= 0:
+        reference_frame = reader.read(index, keep=True)
+    else:
+        reference_frame = reader.read(tried[0] if tried else reference_index, keep=True)
     qc["frame_height"], qc["frame_width"] = (int(v) for v in reference_frame.shape)
     template = template_points(size, params.margin, params.forehead)
-    matrices: np.ndarray | None = None
 
-    if index < 0:
+    if params.mode == "none":
+        matrix = center_crop_matrix(*reference_frame.shape, size)
+    elif index < 0:
         reason = f"no face on frames {tried[0]}..{tried[-1]} (first: {files[tried[0]]})"
         if params.fallback == "skip":
             raise FaceNotFoundError(clip, reason)

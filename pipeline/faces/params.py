@@ -7,7 +7,7 @@ from dataclasses import dataclass
 BACKENDS = ("dlib", "fan")
 DETECTORS = ("hog", "cnn")
 REFERENCES = ("onset", "median")
-MODES = ("reference", "track")
+MODES = ("reference", "track", "none")
 FALLBACKS = ("skip", "center")
 
 
@@ -33,7 +33,8 @@ class FaceParams:
         mode: ``"reference"`` (default): one similarity transform per clip applied to every frame;
             ``"track"``: landmarks on every frame, smoothed in time, one transform per frame (keeps the
             clip's raw frames in memory; per-frame landmark noise can add jitter that swamps
-            micro-movements, hence not the default).
+            micro-movements, hence not the default); ``"none"``: no detection and no alignment, the
+            central square of every frame resized to ``size`` (a baseline for alignment studies).
         track_sigma: standard deviation, in frames, of the Gaussian that smooths tracked landmarks.
         search_frames: how many frames after the reference frame are tried when it has no face.
         fallback: what happens when no face is found: ``"skip"`` raises ``FaceNotFoundError``,

@@ -136,6 +136,20 @@ def test_track_mode_follows_a_moving_face(tmp_path):
     assert tracked.qc["track_jitter_px"] is not None
 
 
+def test_mode_none_is_a_fixed_centre_crop_without_detection(tmp_path):
+    """No alignment: the crop stays put while the face moves, and nothing is detected."""
+    frames = [np.roll(face_canvas(), 3 * i, axis=1) for i in range(4)]
+    clip = align_clip(write_clip(tmp_path / "n", frames, ext=".png"), FaceParams(mode="none", size=96))
+    for frame, out in zip(frames, clip.frames):
+        expected = cv2.resize(frame[:, 80:560], (96, 96), interpolation=cv2.INTER_LINEAR)
+        assert np.abs(out.astype(int) - expected).max() <= 2
+    assert clip.qc["mode"] == "none" and clip.qc["fallback"] is None
+    assert clip.qc["frames_searched"] == [] and clip.qc["landmarks"] is None
+    # the face moves 3 px per frame in the source, 3 * 96 / 480 = 0.6 px in the crop
+    assert clip.qc["residual_motion_px"]["mean"] == pytest.approx(0.6, abs=0.15)
+    json.dumps(clip.qc)
+
+
 def test_median_reference_matches_onset_on_static_clip(tmp_path):
     rng = np.random.default_rng(3)
     paths = write_clip(tmp_path / "s", [noisy(face_canvas(), rng) for _ in range(5)])
