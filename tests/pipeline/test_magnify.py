@@ -274,6 +274,16 @@ def test_magnify_equals_the_plain_formula(kind: str, shape: tuple[int, int]) -> 
     assert float((got - clip).abs().max()) > 10  # really magnified
 
 
+def test_cpu_batches_are_capped_by_the_finest_level_size() -> None:
+    from pipeline.magnify.core import batch_frames
+
+    # finest octave level: 4 bands of 128x128 (0.5 MiB complex64 per frame) -> 8 frames in 4 MiB
+    assert batch_frames(filter_bank(128, 128, "octave"), 16) == 8
+    assert batch_frames(filter_bank(128, 128, "octave"), 3) == 3
+    assert batch_frames(filter_bank(256, 256, "octave"), 16) == 2
+    assert batch_frames(filter_bank(128, 128, "half-octave"), 16) == 4  # 8 bands
+
+
 def test_params_round_trip_and_torch_input() -> None:
     params = MagnifyParams(alpha=3.0, pyramid="half-octave", sigma=1.0)
     clip = torch.as_tensor(_grating(np.linspace(0, 0.2, 4)))
