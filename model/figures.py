@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from model._io import atomic_path  # noqa: E402
+from pipeline.atomic import atomic_path  # noqa: E402
 
 
 def _save(fig: plt.Figure, path: str | os.PathLike) -> None:

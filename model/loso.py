@@ -20,11 +20,11 @@ import numpy as np
 import pandas as pd
 
 from model import figures
-from model._io import atomic_path, write_text
 from model.config import TrainConfig
 from model.metrics import apex_localisation, classification_metrics, per_subject_table
 from model.report import render_report
 from model.train import build_model, fit, predict, resolve_device
+from pipeline.atomic import atomic_path, write_text
 
 FOLD_PREFIX = "fold-"
 

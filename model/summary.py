@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from model._io import write_text
+from pipeline.atomic import write_text
 
 # Peng et al., arXiv 2009.09179, Table III: LOSO accuracy with the reference protocol
 # (best epoch chosen on the test subject), as fractions of (clips) clips.

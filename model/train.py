@@ -20,9 +20,9 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from model import akm
-from model._io import atomic_path
 from model.akmnet import AKMNet
 from model.config import TrainConfig
+from pipeline.atomic import atomic_path
 
 CHECKPOINT_FORMAT = "akmnet-checkpoint-1"
 

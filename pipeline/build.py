@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import time
 import zipfile
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -24,6 +23,7 @@ from urllib.parse import quote
 
 import numpy as np
 
+from pipeline.atomic import atomic_path, write_text
 from pipeline.datasets import ClipRecord, Manifest
 from pipeline.params import PreprocessParams
 
@@ -87,19 +87,6 @@ def to_uint8(frames: np.ndarray) -> tuple[np.ndarray, float]:
     return np.clip(rounded, 0, 255).astype(np.uint8), clipped
 
 
-def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def process_clip(
     record: ClipRecord, root: Path, params: PreprocessParams, part: Path, device: str | None = None
 ) -> dict[str, Any]:
@@ -141,7 +128,8 @@ def process_clip(
     }
     if aligned.reference_frame is not None:
         arrays["reference_frame"] = aligned.reference_frame
-    _atomic_write(part, lambda handle: np.savez_compressed(handle, **arrays))
+    with atomic_path(part) as tmp, open(tmp, "wb") as handle:
+        np.savez_compressed(handle, **arrays)
     return {"sample_id": record.sample_id, "ok": True, "seconds": meta["seconds"]}
 
 
@@ -161,7 +149,7 @@ def _prepare_parts(parts: Path, dataset: str, params: PreprocessParams) -> None:
         shutil.rmtree(parts)
     parts.mkdir(parents=True, exist_ok=True)
     if not marker.is_file():
-        _atomic_write(marker, lambda handle: handle.write(meta.encode()))
+        write_text(marker, meta)
 
 
 def _run_clips(
@@ -229,7 +217,7 @@ def _write_qc(
         "max_clipped_fraction": max((m["magnify"]["clipped_fraction"] for m in metas.values()), default=0.0),
     }
     text = json.dumps({"summary": summary, "params": params.to_dict(), "clips": clips}, indent=1)
-    _atomic_write(qc_dir / "qc.json", lambda handle: handle.write(text.encode()))
+    write_text(qc_dir / "qc.json", text)
 
 
 def build_cache(

@@ -5,10 +5,11 @@ from __future__ import annotations
 import csv
 import json
 import os
-import tempfile
 from collections import Counter
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+
+from pipeline.atomic import atomic_path
 
 CSV_MAGIC = "# akmnet-manifest"
 CSV_VERSION = 1
@@ -113,22 +114,15 @@ class Manifest:
             "excluded": [asdict(e) for e in self.excluded],
         }
         names = [f.name for f in fields(ClipRecord)]
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-                fh.write(f"{CSV_MAGIC} {json.dumps(meta, sort_keys=True)}\n")
-                writer = csv.DictWriter(fh, fieldnames=names)
-                writer.writeheader()
-                for rec in self.rows:
-                    row = asdict(rec)
-                    for key in ("frames", "frame_numbers", "action_units"):
-                        row[key] = LIST_SEP.join(str(v) for v in row[key])
-                    writer.writerow(row)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
+            fh.write(f"{CSV_MAGIC} {json.dumps(meta, sort_keys=True)}\n")
+            writer = csv.DictWriter(fh, fieldnames=names)
+            writer.writeheader()
+            for rec in self.rows:
+                row = asdict(rec)
+                for key in ("frames", "frame_numbers", "action_units"):
+                    row[key] = LIST_SEP.join(str(v) for v in row[key])
+                writer.writerow(row)
         return path
 
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,30 +15,18 @@ from typing import Any
 import cv2
 import numpy as np
 
+from pipeline.atomic import write_bytes
+
 _GREEN = (60, 180, 60)
 _RED = (40, 40, 220)
 _YELLOW = (0, 200, 255)
-
-
-def _atomic_write_bytes(path: str | Path, data: bytes) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _write_png(path: str | Path, image: np.ndarray) -> Path:
     ok, buffer = cv2.imencode(".png", image)
     if not ok:
         raise ValueError(f"cannot encode montage {path} as PNG")
-    return _atomic_write_bytes(path, buffer.tobytes())
+    return write_bytes(path, buffer.tobytes())
 
 
 def write_qc_json(records: Mapping[str, dict[str, Any]], path: str | Path) -> Path:
@@ -53,7 +39,7 @@ def write_qc_json(records: Mapping[str, dict[str, Any]], path: str | Path) -> Pa
         "residual_motion_px_mean": float(np.mean(motion)) if motion else None,
     }
     text = json.dumps({"summary": summary, "clips": dict(records)}, indent=1)
-    return _atomic_write_bytes(path, text.encode())
+    return write_bytes(path, text.encode())
 
 
 def _label(tile: np.ndarray, text: str, colour: tuple[int, int, int]) -> None:
