@@ -1,0 +1,350 @@
+"""Validation study on the built-in synthetic dataset: does each stage do what it claims?
+
+Parts (see docs/STUDY.md for the results and their reading)::
+
+    python benchmarks/study.py dev                      # choose the training configuration (seed 100)
+    python benchmarks/study.py magnify   [--seeds 0 1]  # alpha x motion amplitude
+    python benchmarks/study.py protocol  [--seeds 0 1]  # fixed vs reference-optimistic, identical runs
+    python benchmarks/study.py keyframes [--seeds 0 1]  # AKMNet frame-selection variants, apex error
+    python benchmarks/study.py alignment [--seeds 0 1]  # per-clip / per-frame / no alignment, 3 px drift
+
+Each generator seed is also the training seed. Everything is kept under ``--work`` (default
+``work/study``): datasets ``data/``, caches ``cache/`` (+ QC in ``qc/``), LOSO runs ``runs/``; a rerun
+reuses whatever exists, so an interrupted study resumes. Tables (Markdown, CSV, JSON) go to ``--out``
+(default ``docs/study``): ``<part>.md`` (summary with the command), ``<part>-runs.csv`` (one row per run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from study.probe import probe_cache
+
+from model.config import TrainConfig
+from model.loso import run_loso
+from pipeline.build import build_cache
+from pipeline.datasets import load_manifest
+from pipeline.faces import FaceParams
+from pipeline.magnify import MagnifyParams
+from pipeline.params import PreprocessParams
+from pipeline.store.dataset import subsample_indices
+from pipeline.store.format import params_hash
+from pipeline.synthetic import TRUTH_NAME, SyntheticParams, write_dataset
+
+DEV_SEED = 100
+#: The one training configuration of the whole study, chosen on the development seed (``dev`` part).
+TRAIN = TrainConfig(
+    epochs=10,
+    lr=1e-2,
+    lr_period=10.0,
+    batch_size=8,
+    input_size=64,
+    max_frames=8,
+    width=16,
+    threads=2,
+)
+#: Candidates compared by the ``dev`` part (changes to :data:`TRAIN`), on the folds ``DEV_FOLDS``.
+DEV_CANDIDATES: dict[str, dict] = {
+    "lr 1e-2": {},
+    "lr 1e-3": {"lr": 1e-3},
+    "lr 1e-2, variant apex": {"variant": "apex"},
+}
+DEV_FOLDS = ["sub01", "sub02"]
+ALPHAS = (0.0, 5.0, 10.0, 20.0)
+AMPLITUDES = (0.5, 1.0)
+VARIANTS = ("akm", "all", "random", "uniform-8", "apex", "max-key")
+ALIGNMENTS = ("reference", "track", "none")
+METRICS = ("uf1", "uar", "accuracy")
+
+
+@dataclass(frozen=True)
+class Study:
+    """Where the study keeps its work and writes its tables."""
+
+    work: Path
+    out: Path
+    workers: int = 2
+
+    # ----------------------------------------------------------------------------------------------
+    def dataset(self, seed: int, amplitude: float = 1.0, drift: float = 0.8) -> Path:
+        """Synthetic dataset folder for (seed, amplitude, drift), generated when absent."""
+        folder = self.work / "data" / f"syn-s{seed}-a{amplitude}-d{drift}"
+        if not (folder / TRUTH_NAME).exists():
+            log(f"generating {folder.name}")
+            write_dataset(
+                folder, SyntheticParams(amplitude=amplitude, drift=drift), seed=seed, overwrite=True
+            )
+        return folder
+
+    def cache(self, data: Path, alpha: float, mode: str = "reference") -> Path:
+        """HDF5 cache of ``data`` with magnification ``alpha`` and face mode ``mode``, built when absent."""
+        params = PreprocessParams(faces=FaceParams(mode=mode), magnify=MagnifyParams(alpha=alpha))
+        name = f"{data.name}-{params.hash()}"
+        out = self.work / "cache" / f"{name}.h5"
+        if not out.exists():
+            log(f"building {out.name} (alpha {alpha}, faces {mode})")
+            manifest = load_manifest("synthetic", data)
+            summary = build_cache(
+                manifest, params, out, self.work / "qc" / name, workers=self.workers, progress=False
+            )
+            if summary.failed:
+                log(f"  {len(summary.failed)} clips failed: {sorted(summary.failed)}")
+        return out
+
+    def run(self, h5: Path, cfg: TrainConfig, subjects: list[str] | None = None) -> dict:
+        """LOSO metrics of ``cfg`` on ``h5`` (``metrics.json`` of a finished run is reused); ``subjects``:
+        only these test folds."""
+        run_dir = run_dir_of(self, h5, cfg, subjects)
+        done = run_dir / "metrics.json"
+        if done.exists():
+            return json.loads(done.read_text())
+        log(f"LOSO {run_dir.name}: variant {cfg.variant}, protocol {cfg.protocol}, seed {cfg.seed}")
+        start = time.perf_counter()
+        metrics = run_loso(h5, cfg, run_dir, subjects)
+        log(
+            f"  {time.perf_counter() - start:.0f} s: UF1 {metrics['uf1']:.3f}, accuracy {metrics['accuracy']:.3f}"
+        )
+        return metrics
+
+    # ----------------------------------------------------------------------------------------------
+    def write(
+        self, part: str, rows: list[dict], keys: list[str], command: str, note: str = ""
+    ) -> pd.DataFrame:
+        """Per-run CSV, summary (mean, sample std, n over seeds) as CSV/JSON and a Markdown table."""
+        self.out.mkdir(parents=True, exist_ok=True)
+        runs = pd.DataFrame(rows)
+        runs.to_csv(self.out / f"{part}-runs.csv", index=False, float_format="%.4f")
+        values = [c for c in runs.columns if c not in keys and c != "seed" and runs[c].dtype.kind in "fi"]
+        summary = runs.groupby(keys, sort=False)[values].agg(["mean", "std", "count"])
+        (self.out / f"{part}.json").write_text(
+            json.dumps({"command": command, "runs": rows}, indent=1, default=float)
+        )
+        lines = [f"`{command}`", ""]
+        if note:
+            lines += [note, ""]
+        n = runs.groupby(keys, sort=False)["seed"].apply(lambda s: ", ".join(str(v) for v in s))
+        header = keys + ["seeds"] + values
+        lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for index, row in summary.iterrows():
+            index = index if isinstance(index, tuple) else (index,)
+            cells = [str(v) for v in index] + [n[index if len(index) > 1 else index[0]]]
+            for value in values:
+                mean, std, count = row[(value, "mean")], row[(value, "std")], row[(value, "count")]
+                cells.append(fmt(mean, std, count))
+            lines.append("| " + " | ".join(cells) + " |")
+        (self.out / f"{part}.md").write_text("\n".join(lines) + "\n")
+        print("\n".join(lines))
+        return runs
+
+
+def fmt(mean: float, std: float, count: int) -> str:
+    if count == 0 or math.isnan(mean):
+        return "-"
+    if count < 2 or math.isnan(std):
+        return f"{mean:.3f}"
+    return f"{mean:.3f} ± {std:.3f}"
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def scores(metrics: dict) -> dict:
+    return {key: metrics[key] for key in METRICS}
+
+
+def training_curve(run_dir: Path) -> tuple[float, float]:
+    """Mean over folds of the first and last epoch's training cross-entropy."""
+    histories = [json.loads(p.read_text())["history"] for p in sorted(run_dir.glob("fold-*/fold.json"))]
+    return (
+        float(np.mean([h[0]["loss_ce"] for h in histories])),
+        float(np.mean([h[-1]["loss_ce"] for h in histories])),
+    )
+
+
+def run_dir_of(study: Study, h5: Path, cfg: TrainConfig, subjects: list[str] | None = None) -> Path:
+    folds = "" if subjects is None else "-" + "+".join(subjects)
+    return study.work / "runs" / f"{h5.stem}-{params_hash(cfg.to_dict())}{folds}"
+
+
+def command(part: str, seeds: Iterable[int], train: bool = True) -> str:
+    flag = "" if train else " --no-train"
+    return f"python benchmarks/study.py {part} --seeds {' '.join(str(s) for s in seeds)}{flag}"
+
+
+# --------------------------------------------------------------------------------------------------
+def part_dev(study: Study, seeds: list[int]) -> None:
+    """Training configuration candidates on the development seed (never a study seed)."""
+    rows = []
+    h5 = study.cache(study.dataset(DEV_SEED), alpha=0.0)
+    for name, change in DEV_CANDIDATES.items():
+        cfg = replace(TRAIN, seed=DEV_SEED, **change)
+        metrics = study.run(h5, cfg, DEV_FOLDS)
+        first, last = training_curve(run_dir_of(study, h5, cfg, DEV_FOLDS))
+        rows.append(
+            {
+                "candidate": name,
+                "seed": DEV_SEED,
+                **scores(metrics),
+                "train_ce_first": first,
+                "train_ce_last": last,
+            }
+        )
+    note = f"alpha 0, amplitude 1 px, seed {DEV_SEED}, test folds {', '.join(DEV_FOLDS)} only; chance CE ln 5 = 1.609"
+    study.write("dev", rows, ["candidate"], "python benchmarks/study.py dev", note)
+
+
+def part_magnify(study: Study, seeds: list[int], train: bool = True) -> None:
+    rows = []
+    for seed in seeds:
+        for amplitude in AMPLITUDES:
+            data = study.dataset(seed, amplitude)
+            for alpha in ALPHAS:
+                h5 = study.cache(data, alpha)
+                row = {"amplitude_px": amplitude, "alpha": alpha, "seed": seed, **probe_cache(h5, data)}
+                if train:
+                    row |= scores(study.run(h5, replace(TRAIN, seed=seed)))
+                rows.append(row)
+    study.write("magnify", rows, ["amplitude_px", "alpha"], command("magnify", seeds, train))
+
+
+def optimistic(cfg: TrainConfig) -> TrainConfig:
+    """The same run evaluated on the test subject every epoch, best epoch from a quarter of the training
+    on (the reference's 10 of 40)."""
+    return replace(cfg, protocol="reference-optimistic", optimistic_min_epoch=max(1, cfg.epochs // 4))
+
+
+def part_protocol(study: Study, seeds: list[int], alphas: tuple[float, ...] = (0.0, 10.0)) -> None:
+    rows = []
+    for seed in seeds:
+        data = study.dataset(seed, 1.0)
+        for alpha in alphas:
+            h5 = study.cache(data, alpha)
+            fixed = scores(study.run(h5, replace(TRAIN, seed=seed)))
+            best = study.run(h5, optimistic(replace(TRAIN, seed=seed)))
+            row = {"alpha": alpha, "seed": seed}
+            for key in METRICS:
+                row |= {f"{key}_fixed": fixed[key], f"{key}_optimistic": best[key]}
+                row[f"{key}_inflation"] = best[key] - fixed[key]
+            row["mean_selected_epoch"] = float(np.mean(list(best["fold_epochs"].values())))
+            rows.append(row)
+    study.write("protocol", rows, ["alpha"], command("protocol", seeds), "amplitude 1 px")
+
+
+def true_apex_errors(study: Study, h5: Path, cfg: TrainConfig, data: Path) -> dict:
+    """Argmax-b_t frame vs the generator's true apex, in original frames (every clip, '/' rows too)."""
+    truth = {c["sample"]: c for c in json.loads((data / TRUTH_NAME).read_text())["clips"]}
+    errors = []
+    for path in sorted(run_dir_of(study, h5, cfg).glob("fold-*/predictions.json")):
+        preds = json.loads(path.read_text())
+        for sample, curve in zip(preds["sample_ids"], preds["scores"]):
+            clip = truth[sample]
+            kept = subsample_indices(clip["n_frames"], cfg.max_frames)
+            if len(kept) != len(curve):
+                raise ValueError(f"{path}: {sample} has {len(curve)} scores, expected {len(kept)}")
+            errors.append(int(kept[int(np.argmax(curve))]) - (clip["apex_frame"] - clip["onset_frame"]))
+    absolute = np.abs(errors)
+    return {
+        "apex_mae_frames": float(absolute.mean()),
+        "apex_within_3": float((absolute <= 3).mean()),
+        "apex_median_frames": float(np.median(absolute)),
+    }
+
+
+def chance_apex_error(study: Study, data: Path, cfg: TrainConfig, draws: int = 200) -> float:
+    """Mean |error| of a uniformly random kept frame (the no-skill level of the apex error)."""
+    rng = np.random.default_rng(0)
+    errs = []
+    for clip in json.loads((data / TRUTH_NAME).read_text())["clips"]:
+        kept = subsample_indices(clip["n_frames"], cfg.max_frames)
+        errs.append(np.abs(rng.choice(kept, draws) - (clip["apex_frame"] - clip["onset_frame"])).mean())
+    return float(np.mean(errs))
+
+
+def part_keyframes(study: Study, seeds: list[int], alpha: float = 0.0) -> None:
+    rows = []
+    for seed in seeds:
+        data = study.dataset(seed, 1.0)
+        h5 = study.cache(data, alpha)
+        for variant in VARIANTS:
+            cfg = replace(TRAIN, seed=seed, variant=variant)
+            row = {"variant": variant, "seed": seed, **scores(study.run(h5, cfg))}
+            if variant in ("akm", "max-key"):
+                row |= true_apex_errors(study, h5, cfg, data)
+                row["apex_mae_random_frame"] = chance_apex_error(study, data, cfg)
+            rows.append(row)
+    study.write("keyframes", rows, ["variant"], command("keyframes", seeds), f"alpha {alpha}, amplitude 1 px")
+
+
+def part_alignment(
+    study: Study, seeds: list[int], train: bool = True, drift: float = 3.0, alpha: float = 0.0
+) -> None:
+    rows = []
+    for seed in seeds:
+        data = study.dataset(seed, 1.0, drift)
+        for mode in ALIGNMENTS:
+            h5 = study.cache(data, alpha, mode)
+            qc = json.loads((study.work / "qc" / h5.stem / "qc.json").read_text())
+            row = {"faces": mode, "seed": seed, **residual_motion(qc), **probe_cache(h5, data)}
+            if train:
+                row |= scores(study.run(h5, replace(TRAIN, seed=seed)))
+            rows.append(row)
+    note = f"head drift {drift} px, alpha {alpha}, amplitude 1 px"
+    study.write("alignment", rows, ["faces"], command("alignment", seeds, train), note)
+
+
+def residual_motion(qc: dict) -> dict:
+    """Mean over clips of the face stage's residual inter-frame motion of the crops (px)."""
+    clips = qc.get("clips", qc)
+    means = [
+        c["face"]["residual_motion_px"]["mean"]
+        for c in clips.values()
+        if isinstance(c, dict) and c.get("face")
+    ]
+    return {"residual_motion_px": float(np.mean(means)) if means else float("nan")}
+
+
+PARTS: dict[str, Callable[..., None]] = {
+    "dev": part_dev,
+    "magnify": part_magnify,
+    "protocol": part_protocol,
+    "keyframes": part_keyframes,
+    "alignment": part_alignment,
+}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("part", choices=sorted(PARTS))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="generator = training seeds")
+    parser.add_argument("--work", type=Path, default=Path("work/study"))
+    parser.add_argument("--out", type=Path, default=Path("docs/study"))
+    parser.add_argument("--workers", type=int, default=2, help="processes of a cache build")
+    parser.add_argument(
+        "--no-train",
+        action="store_true",
+        help="magnify, alignment: caches and the linear probe only, no AKMNet",
+    )
+    args = parser.parse_args(argv)
+    if args.part != "dev" and DEV_SEED in args.seeds:
+        parser.error(f"seed {DEV_SEED} is the development seed; the study uses other seeds")
+    study = Study(args.work, args.out, args.workers)
+    if args.part in ("magnify", "alignment"):
+        PARTS[args.part](study, args.seeds, train=not args.no_train)
+    else:
+        PARTS[args.part](study, args.seeds)
+
+
+if __name__ == "__main__":
+    main()
