@@ -8,7 +8,13 @@ the algorithm makes (same sizes, counts and batching), alternating with the magn
 the best of ``--repeats``. The pyrtools baselines are per-frame implementations of the same octave
 pipeline on pyrtools' SteerablePyramidFreq: as pyrtools reconstructs, and projected one-sided so the
 output equals ours (`pyrtools_magnify`). Memory: a child process magnifies a long 128x128 clip with
-each ``--chunks`` setting and reports its RSS after imports, after making the clip, and its peak.
+each ``--chunks`` setting and reports its RSS after imports, after making the clip, and its peak
+(on CPU magnify caps its batches at `batch_frames`, 8 frames for 128x128 octave, so larger chunks
+change nothing there).
+
+On a machine shared with other jobs, ``--threads 1`` gives repeatable figures: with 2 intra-op threads
+and a busy second core every parallel torch call (each FFT, each element-wise pass) can wait a
+scheduler time slice (~10-16 ms) for its second thread, which swamps the per-call work at these sizes.
 """
 
 from __future__ import annotations
