@@ -11,6 +11,7 @@ Fold folder (``out_dir``): ``checkpoint.pt`` (per-epoch training state, resumabl
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import re
@@ -25,6 +26,8 @@ from model.metrics import apex_localisation, classification_metrics, per_subject
 from model.report import render_report
 from model.train import build_model, fit, predict, resolve_device
 from pipeline.atomic import atomic_path, write_text
+
+log = logging.getLogger(__name__)
 
 FOLD_PREFIX = "fold-"
 
@@ -158,6 +161,7 @@ def train_fold(
         "config": cfg.to_dict(),
     }
     write_text(summary_path, json.dumps(summary, indent=1))
+    log.info("fold %s finished: %d test clips, written to %s", subject, len(test_set), out_dir)
     return summary
 
 
@@ -267,6 +271,10 @@ def aggregate(run_dir: str | os.PathLike, *, keyframe_clips: int = 6) -> dict:
     figures.plot_keyframes(clips, run_dir / "keyframes.png", f"b_t and key frames{tag}")
     write_text(run_dir / "report.md", render_report(metrics))
     write_text(run_dir / "metrics.json", json.dumps(metrics, indent=1))
+    log.info(
+        "%s: accuracy %.4f, UF1 %.4f, UAR %.4f over %d clips (%s)",
+        run_dir.name, metrics["accuracy"], metrics["uf1"], metrics["uar"], metrics["n_samples"], metrics["protocol"],
+    )  # fmt: skip
     return metrics
 
 

@@ -9,6 +9,7 @@ uninterrupted one would on CPU.
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
 from collections.abc import Callable
@@ -23,6 +24,8 @@ from model import akm
 from model.akmnet import AKMNet
 from model.config import TrainConfig
 from pipeline.atomic import atomic_path
+
+log = logging.getLogger(__name__)
 
 CHECKPOINT_FORMAT = "akmnet-checkpoint-1"
 
@@ -229,6 +232,12 @@ def fit(
         if on_epoch is not None:
             record |= on_epoch(epoch + 1, model)
         history.append(record)
+        log.info(
+            "epoch %d/%d %s",
+            epoch + 1,
+            epochs,
+            {k: round(v, 4) for k, v in record.items() if isinstance(v, float)},
+        )
         if checkpoint is not None:
             save_checkpoint(
                 checkpoint,

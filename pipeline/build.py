@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import time
@@ -26,6 +27,8 @@ import numpy as np
 from pipeline.atomic import atomic_path, write_text
 from pipeline.datasets import ClipRecord, Manifest
 from pipeline.params import PreprocessParams
+
+log = logging.getLogger(__name__)
 
 PARTS_META = "params.json"
 
@@ -335,7 +338,7 @@ def build_cache(
         if landmark_frames:
             write_landmark_montage(*map(list, zip(*landmark_frames)), qc_dir / "landmarks.png")
     shutil.rmtree(parts, ignore_errors=True)
-    return BuildSummary(
+    summary = BuildSummary(
         out_path=out_path,
         qc_dir=qc_dir,
         written=len(done),
@@ -344,3 +347,5 @@ def build_cache(
         failed=failed,
         seconds=round(time.perf_counter() - start, 2),
     )
+    log.info("%s: %s", out_path, summary)
+    return summary
