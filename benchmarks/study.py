@@ -44,7 +44,7 @@ DEV_SEED = 100
 #: The one training configuration of the whole study, chosen on the development seed (``dev`` part).
 TRAIN = TrainConfig(
     epochs=10,
-    lr=1e-2,
+    lr=1e-3,
     lr_period=10.0,
     batch_size=8,
     input_size=64,
@@ -54,9 +54,9 @@ TRAIN = TrainConfig(
 )
 #: Candidates compared by the ``dev`` part (changes to :data:`TRAIN`), on the folds ``DEV_FOLDS``.
 DEV_CANDIDATES: dict[str, dict] = {
-    "lr 1e-2": {},
+    "lr 1e-2": {"lr": 1e-2},
     "lr 1e-3": {"lr": 1e-3},
-    "lr 1e-2, variant apex": {"variant": "apex"},
+    "lr 1e-2, variant apex": {"lr": 1e-2, "variant": "apex"},
 }
 DEV_FOLDS = ["sub01", "sub02"]
 ALPHAS = (0.0, 5.0, 10.0, 20.0)
@@ -223,7 +223,7 @@ def optimistic(cfg: TrainConfig) -> TrainConfig:
     return replace(cfg, protocol="reference-optimistic", optimistic_min_epoch=max(1, cfg.epochs // 4))
 
 
-def part_protocol(study: Study, seeds: list[int], alphas: tuple[float, ...] = (0.0, 10.0)) -> None:
+def part_protocol(study: Study, seeds: list[int], alphas: tuple[float, ...] = (0.0,)) -> None:
     rows = []
     for seed in seeds:
         data = study.dataset(seed, 1.0)
@@ -270,19 +270,24 @@ def chance_apex_error(study: Study, data: Path, cfg: TrainConfig, draws: int = 2
     return float(np.mean(errs))
 
 
-def part_keyframes(study: Study, seeds: list[int], alpha: float = 0.0) -> None:
+def part_keyframes(
+    study: Study, seeds: list[int], variants: Iterable[str] = VARIANTS, alpha: float = 0.0
+) -> None:
     rows = []
     for seed in seeds:
         data = study.dataset(seed, 1.0)
         h5 = study.cache(data, alpha)
-        for variant in VARIANTS:
+        for variant in variants:
             cfg = replace(TRAIN, seed=seed, variant=variant)
             row = {"variant": variant, "seed": seed, **scores(study.run(h5, cfg))}
             if variant in ("akm", "max-key"):
                 row |= true_apex_errors(study, h5, cfg, data)
                 row["apex_mae_random_frame"] = chance_apex_error(study, data, cfg)
             rows.append(row)
-    study.write("keyframes", rows, ["variant"], command("keyframes", seeds), f"alpha {alpha}, amplitude 1 px")
+    cmd = command("keyframes", seeds) + (
+        "" if tuple(variants) == VARIANTS else f" --variants {' '.join(variants)}"
+    )
+    study.write("keyframes", rows, ["variant"], cmd, f"alpha {alpha}, amplitude 1 px")
 
 
 def part_alignment(
@@ -331,6 +336,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work", type=Path, default=Path("work/study"))
     parser.add_argument("--out", type=Path, default=Path("docs/study"))
     parser.add_argument("--workers", type=int, default=2, help="processes of a cache build")
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), help="keyframes: AKMNet variants")
     parser.add_argument(
         "--no-train",
         action="store_true",
@@ -342,6 +348,8 @@ def main(argv: list[str] | None = None) -> None:
     study = Study(args.work, args.out, args.workers)
     if args.part in ("magnify", "alignment"):
         PARTS[args.part](study, args.seeds, train=not args.no_train)
+    elif args.part == "keyframes":
+        part_keyframes(study, args.seeds, args.variants)
     else:
         PARTS[args.part](study, args.seeds)
 
