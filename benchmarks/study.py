@@ -304,7 +304,10 @@ def part_alignment(
                 row |= scores(study.run(h5, replace(TRAIN, seed=seed)))
             rows.append(row)
     note = f"head drift {drift} px, alpha {alpha}, amplitude 1 px"
-    study.write("alignment", rows, ["faces"], command("alignment", seeds, train), note)
+    part, cmd = "alignment", command("alignment", seeds, train)
+    if drift != 3.0:
+        part, cmd = f"alignment-drift{drift}", f"{cmd} --drift {drift}"
+    study.write(part, rows, ["faces"], cmd, note)
 
 
 def residual_motion(qc: dict) -> dict:
@@ -336,6 +339,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work", type=Path, default=Path("work/study"))
     parser.add_argument("--out", type=Path, default=Path("docs/study"))
     parser.add_argument("--workers", type=int, default=2, help="processes of a cache build")
+    parser.add_argument("--drift", type=float, default=3.0, help="alignment: head drift of the dataset, px")
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), help="keyframes: AKMNet variants")
     parser.add_argument(
         "--no-train",
@@ -346,8 +350,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.part != "dev" and DEV_SEED in args.seeds:
         parser.error(f"seed {DEV_SEED} is the development seed; the study uses other seeds")
     study = Study(args.work, args.out, args.workers)
-    if args.part in ("magnify", "alignment"):
-        PARTS[args.part](study, args.seeds, train=not args.no_train)
+    if args.part == "magnify":
+        part_magnify(study, args.seeds, train=not args.no_train)
+    elif args.part == "alignment":
+        part_alignment(study, args.seeds, train=not args.no_train, drift=args.drift)
     elif args.part == "keyframes":
         part_keyframes(study, args.seeds, args.variants)
     else:
