@@ -229,15 +229,28 @@ def part_protocol(study: Study, seeds: list[int], alphas: tuple[float, ...] = (0
         data = study.dataset(seed, 1.0)
         for alpha in alphas:
             h5 = study.cache(data, alpha)
-            fixed = scores(study.run(h5, replace(TRAIN, seed=seed)))
-            best = study.run(h5, optimistic(replace(TRAIN, seed=seed)))
+            cfg = replace(TRAIN, seed=seed)
+            fixed = scores(study.run(h5, cfg))
+            best = study.run(h5, optimistic(cfg))
             row = {"alpha": alpha, "seed": seed}
             for key in METRICS:
                 row |= {f"{key}_fixed": fixed[key], f"{key}_optimistic": best[key]}
                 row[f"{key}_inflation"] = best[key] - fixed[key]
             row["mean_selected_epoch"] = float(np.mean(list(best["fold_epochs"].values())))
+            row["last_epoch_accuracy_check"] = last_epoch_accuracy(run_dir_of(study, h5, optimistic(cfg)))
             rows.append(row)
     study.write("protocol", rows, ["alpha"], command("protocol", seeds), "amplitude 1 px")
+
+
+def last_epoch_accuracy(run_dir: Path) -> float:
+    """Pooled test accuracy of the last epoch of a ``reference-optimistic`` run, from its per-epoch
+    history: equals the ``fixed`` run's accuracy when the two runs train identically."""
+    correct = total = 0.0
+    for path in sorted(run_dir.glob("fold-*/fold.json")):
+        fold = json.loads(path.read_text())
+        correct += fold["history"][-1]["test_accuracy"] * fold["n_test"]
+        total += fold["n_test"]
+    return correct / total
 
 
 def true_apex_errors(study: Study, h5: Path, cfg: TrainConfig, data: Path) -> dict:
