@@ -18,6 +18,7 @@ from model import akm
 from model.resnet import resnet18
 
 FIXED_VARIANTS = ("akm", "all", "random", "apex", "max-key")
+BATCH_NORMS = ("clip", "batch")
 GRID = 4  # the GRU runs on a GRID x GRID map of positions (4x4 at 128 input, pooled otherwise)
 
 
@@ -26,6 +27,13 @@ def check_variant(variant: str) -> str:
     if variant in FIXED_VARIANTS or re.fullmatch(r"uniform-[1-9][0-9]*", variant):
         return variant
     raise ValueError(f"variant: expected one of {FIXED_VARIANTS} or 'uniform-N' (N >= 1), got {variant!r}")
+
+
+def check_batch_norm(batch_norm: str) -> str:
+    """Return ``batch_norm`` if it is one of :data:`BATCH_NORMS`, else raise ValueError."""
+    if batch_norm in BATCH_NORMS:
+        return batch_norm
+    raise ValueError(f"batch_norm: expected one of {BATCH_NORMS}, got {batch_norm!r}")
 
 
 class AKMNet(nn.Module):
@@ -40,14 +48,25 @@ class AKMNet(nn.Module):
         hidden: GRU hidden size per direction (32 in the paper).
         dropout: dropout before the classifier (0.5 in the paper).
         width: ResNet base width (64 in the paper; smaller values give a lighter model for quick runs).
+        batch_norm: training-mode batch-norm statistics in the CNN: ``clip`` (each clip's frames with
+            that clip's own statistics, one running-statistics update per clip: the same model as the
+            reference's one-clip-per-forward training) or ``batch`` (over all frames of the batch).
+            Eval mode uses the running statistics either way.
     """
 
     def __init__(
-        self, num_classes: int, variant: str = "akm", hidden: int = 32, dropout: float = 0.5, width: int = 64
+        self,
+        num_classes: int,
+        variant: str = "akm",
+        hidden: int = 32,
+        dropout: float = 0.5,
+        width: int = 64,
+        batch_norm: str = "clip",
     ):
         super().__init__()
         self.num_classes = num_classes
         self.variant = check_variant(variant)
+        self.batch_norm = check_batch_norm(batch_norm)
         self.cnn = resnet18(in_channels=1, width=width)
         channels = self.cnn.out_channels
         self.alpha = nn.Linear(channels, 1)
@@ -91,7 +110,10 @@ class AKMNet(nn.Module):
         x = frames[valid]  # (N, 1, S, S): the real frames only
         if self.cnn.layer1[0].conv1.weight.is_contiguous(memory_format=torch.channels_last):
             x = x.contiguous(memory_format=torch.channels_last)  # the model was moved to channels_last
-        maps = self.cnn(x)  # (N, 512, h, w)
+        clips = None
+        if self.batch_norm == "clip" and self.training:
+            clips = torch.arange(b, device=frames.device).repeat_interleave(lengths)  # (N,), as frames[valid]
+        maps = self.cnn(x, clips, b)  # (N, 512, h, w)
         maps = maps.float()
         pooled = maps.mean(dim=(2, 3))  # (N, 512)
         grid = F.adaptive_avg_pool2d(maps, GRID) if maps.shape[-1] != GRID else maps

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, fields
 
-from model.akmnet import check_variant
+from model.akmnet import BATCH_NORMS, check_variant
 
 PROTOCOLS = ("fixed", "inner-val", "reference-optimistic")
 
@@ -40,6 +40,9 @@ class TrainConfig:
         num_workers: DataLoader worker processes.
         dropout, hidden: classifier dropout and GRU hidden size.
         width: ResNet base width (64 = ResNet-18 as in the paper; e.g. 16 for quick CPU runs).
+        batch_norm: training-mode batch-norm statistics: ``clip`` (per clip, with one running-statistics
+            update per clip: batched training is then the reference's one-clip-per-forward model) or
+            ``batch`` (pooled over the frames of all clips in a forward pass).
         threads: torch CPU threads (None: leave torch's default).
         keep_in_memory: keep decoded clips in memory after the first epoch (faster; costs the
             uint8 size of the selected clips).
@@ -70,6 +73,7 @@ class TrainConfig:
     dropout: float = 0.5
     hidden: int = 32
     width: int = 64
+    batch_norm: str = "clip"
     threads: int | None = None
     keep_in_memory: bool = True
 
@@ -115,6 +119,7 @@ class TrainConfig:
         need(0 <= self.dropout < 1, "dropout", "a number in [0, 1)")
         need(isinstance(self.hidden, int) and self.hidden >= 1, "hidden", "an integer >= 1")
         need(isinstance(self.width, int) and self.width >= 1, "width", "an integer >= 1")
+        need(self.batch_norm in BATCH_NORMS, "batch_norm", f"one of {BATCH_NORMS}")
         need(self.threads is None or self.threads >= 1, "threads", "None or an integer >= 1")
 
     @property

@@ -4,11 +4,17 @@ The layout follows the classic residual network (He et al., 2016) with two chang
 AKMNet reference: a single input channel and a 5x5 stride-2 stem. The classifier head is dropped:
 :class:`ResNet` returns the last stage's feature maps, ``(N, 512, S/32, S/32)`` for ``S x S`` input
 (``4 x 4`` at 128).
+
+Every batch norm is a :class:`model.clipnorm.ClipBatchNorm2d`: given the clip index of each frame,
+training-mode statistics are per clip (as when the reference feeds one clip per forward pass);
+without it they are over the whole batch, as in ``BatchNorm2d``.
 """
 
 from __future__ import annotations
 
 from torch import Tensor, nn
+
+from model.clipnorm import ClipBatchNorm2d
 
 
 def conv3x3(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
@@ -29,30 +35,36 @@ class BasicBlock(nn.Module):
     def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None):
         super().__init__()
         self.conv1 = conv3x3(inplanes, planes, stride)
-        self.bn1 = nn.BatchNorm2d(planes)
+        self.bn1 = ClipBatchNorm2d(planes)
         self.relu = nn.ReLU(inplace=True)
         self.conv2 = conv3x3(planes, planes)
-        self.bn2 = nn.BatchNorm2d(planes)
+        self.bn2 = ClipBatchNorm2d(planes)
         self.downsample = downsample
 
-    def forward(self, x: Tensor) -> Tensor:
-        identity = x if self.downsample is None else self.downsample(x)
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
+    def forward(self, x: Tensor, clips: Tensor | None = None, num_clips: int | None = None) -> Tensor:
+        """``(N, C, H, W)`` -> ``(N, planes, H / stride, W / stride)``; ``clips (N,)``: see :class:`ResNet`."""
+        if self.downsample is None:
+            identity = x
+        else:  # Sequential(conv1x1, batch norm): called by hand to pass the clip indices
+            identity = self.downsample[1](self.downsample[0](x), clips, num_clips)
+        out = self.relu(self.bn1(self.conv1(x), clips, num_clips))
+        out = self.bn2(self.conv2(out), clips, num_clips)
         return self.relu(out + identity)
 
 
 class ResNet(nn.Module):
     """Residual trunk: stem (5x5/2 conv, BN, ReLU, 3x3/2 max-pool) then four stages of blocks.
 
-    ``forward``: ``(N, in_channels, S, S)`` -> ``(N, 512 * expansion, S/32, S/32)``.
+    ``forward(x, clips=None, num_clips=None)``: ``(N, in_channels, S, S)`` -> ``(N, 512 * expansion,
+    S/32, S/32)``. ``clips (N,)`` (int64, clip index of each frame, ``num_clips`` clips) makes every
+    batch norm use per-clip statistics in training mode; None: statistics over all N frames.
     """
 
     def __init__(self, block: type[BasicBlock], layers: list[int], in_channels: int = 1, width: int = 64):
         super().__init__()
         self.inplanes = width
         self.conv1 = nn.Conv2d(in_channels, width, kernel_size=5, stride=2, padding=2, bias=False)
-        self.bn1 = nn.BatchNorm2d(width)
+        self.bn1 = ClipBatchNorm2d(width)
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         self.layer1 = self._make_layer(block, width, layers[0])
@@ -75,19 +87,21 @@ class ResNet(nn.Module):
         if stride != 1 or self.inplanes != planes * block.expansion:
             downsample = nn.Sequential(
                 conv1x1(self.inplanes, planes * block.expansion, stride),
-                nn.BatchNorm2d(planes * block.expansion),
+                ClipBatchNorm2d(planes * block.expansion),
             )
         layers = [block(self.inplanes, planes, stride, downsample)]
         self.inplanes = planes * block.expansion
         layers += [block(self.inplanes, planes) for _ in range(1, blocks)]
         return nn.Sequential(*layers)
 
-    def forward(self, x: Tensor) -> Tensor:
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        x = self.layer1(x)
-        x = self.layer2(x)
-        x = self.layer3(x)
-        return self.layer4(x)
+    def forward(self, x: Tensor, clips: Tensor | None = None, num_clips: int | None = None) -> Tensor:
+        if clips is not None and num_clips is None:
+            num_clips = int(clips.max()) + 1
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x), clips, num_clips)))
+        for stage in (self.layer1, self.layer2, self.layer3, self.layer4):
+            for block in stage:
+                x = block(x, clips, num_clips)
+        return x
 
 
 def resnet18(in_channels: int = 1, width: int = 64) -> ResNet:

@@ -48,7 +48,14 @@ def learning_rate(epoch: int, cfg: TrainConfig) -> float:
 def build_model(num_classes: int, cfg: TrainConfig) -> AKMNet:
     """AKMNet for ``cfg``, with weights drawn from ``cfg.seed``."""
     torch.manual_seed(cfg.seed)
-    return AKMNet(num_classes, variant=cfg.variant, hidden=cfg.hidden, dropout=cfg.dropout, width=cfg.width)
+    return AKMNet(
+        num_classes,
+        variant=cfg.variant,
+        hidden=cfg.hidden,
+        dropout=cfg.dropout,
+        width=cfg.width,
+        batch_norm=cfg.batch_norm,
+    )
 
 
 def prepare_model(model: AKMNet, cfg: TrainConfig, device: torch.device) -> AKMNet:
