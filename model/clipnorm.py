@@ -89,16 +89,17 @@ class ClipBatchNorm2d(nn.BatchNorm2d):
     mode, each clip's frames are normalised with the clip's own mean and biased variance, and the
     running statistics get one momentum update per clip in clip order (unbiased variance, as torch),
     exactly as if the clips had been passed one at a time; ``num_batches_tracked`` grows by the
-    number of clips. Otherwise it is ``BatchNorm2d``. Parameters and buffers are those of
+    number of clips. Otherwise (and for a single clip, where the two agree) it is ``BatchNorm2d``. Parameters and buffers are those of
     ``BatchNorm2d`` (same state-dict keys).
     """
 
     def forward(self, x: Tensor, clips: Tensor | None = None, num_clips: int | None = None) -> Tensor:
-        if clips is None or not self.training:
-            return super().forward(x)
+        if clips is not None and num_clips is None:
+            num_clips = int(clips.max()) + 1
+        if clips is None or num_clips == 1 or not self.training:
+            return super().forward(x)  # one clip: its statistics are the batch's
         if x.ndim != 4:
             raise ValueError(f"ClipBatchNorm2d: expected (N, C, H, W) input, got {tuple(x.shape)}")
-        num_clips = int(clips.max()) + 1 if num_clips is None else num_clips
         y, mean, var, count = clip_batch_norm(x, clips, num_clips, self.weight, self.bias, self.eps)
         if int(count.min()) < 2:
             raise ValueError(
