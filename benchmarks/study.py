@@ -50,6 +50,7 @@ TRAIN = TrainConfig(
     input_size=64,
     max_frames=8,
     width=16,
+    batch_norm="batch",
     threads=2,
 )
 #: Candidates compared by the ``dev`` part (changes to :data:`TRAIN`), on the folds ``DEV_FOLDS``.
@@ -203,18 +204,25 @@ def part_dev(study: Study, seeds: list[int]) -> None:
     study.write("dev", rows, ["candidate"], "python benchmarks/study.py dev", note)
 
 
-def part_magnify(study: Study, seeds: list[int], train: bool = True) -> None:
+def part_magnify(study: Study, seeds: list[int], train: bool = True, drift: float = 0.8) -> None:
     rows = []
     for seed in seeds:
         for amplitude in AMPLITUDES:
-            data = study.dataset(seed, amplitude)
+            data = study.dataset(seed, amplitude, drift)
             for alpha in ALPHAS:
                 h5 = study.cache(data, alpha)
                 row = {"amplitude_px": amplitude, "alpha": alpha, "seed": seed, **probe_cache(h5, data)}
                 if train:
                     row |= scores(study.run(h5, replace(TRAIN, seed=seed)))
                 rows.append(row)
-    study.write("magnify", rows, ["amplitude_px", "alpha"], command("magnify", seeds, train))
+    part, cmd, note = "magnify", command("magnify", seeds, train), "head drift 0.8 px (generator default)"
+    if drift != 0.8:
+        part, cmd, note = (
+            f"magnify-drift{drift}",
+            f"{cmd} --drift {drift}",
+            f"head drift {drift} px (diagnostic)",
+        )
+    study.write(part, rows, ["amplitude_px", "alpha"], cmd, note)
 
 
 def optimistic(cfg: TrainConfig) -> TrainConfig:
@@ -292,8 +300,10 @@ def part_keyframes(
         h5 = study.cache(data, alpha)
         for variant in variants:
             cfg = replace(TRAIN, seed=seed, variant=variant)
-            row = {"variant": variant, "seed": seed, **scores(study.run(h5, cfg))}
+            metrics = study.run(h5, cfg)
+            row = {"variant": variant, "seed": seed, **scores(metrics)}
             if variant in ("akm", "max-key"):
+                row["apex_mae_sheet_model_frames"] = metrics["apex_localisation"]["mean_abs"]
                 row |= true_apex_errors(study, h5, cfg, data)
                 row["apex_mae_random_frame"] = chance_apex_error(study, data, cfg)
             rows.append(row)
@@ -352,7 +362,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work", type=Path, default=Path("work/study"))
     parser.add_argument("--out", type=Path, default=Path("docs/study"))
     parser.add_argument("--workers", type=int, default=2, help="processes of a cache build")
-    parser.add_argument("--drift", type=float, default=3.0, help="alignment: head drift of the dataset, px")
+    parser.add_argument(
+        "--drift", type=float, default=None, help="magnify, alignment: head drift of the dataset, px (0.8, 3)"
+    )
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), help="keyframes: AKMNet variants")
     parser.add_argument(
         "--no-train",
@@ -364,9 +376,13 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"seed {DEV_SEED} is the development seed; the study uses other seeds")
     study = Study(args.work, args.out, args.workers)
     if args.part == "magnify":
-        part_magnify(study, args.seeds, train=not args.no_train)
+        part_magnify(
+            study, args.seeds, train=not args.no_train, drift=0.8 if args.drift is None else args.drift
+        )
     elif args.part == "alignment":
-        part_alignment(study, args.seeds, train=not args.no_train, drift=args.drift)
+        part_alignment(
+            study, args.seeds, train=not args.no_train, drift=3.0 if args.drift is None else args.drift
+        )
     elif args.part == "keyframes":
         part_keyframes(study, args.seeds, args.variants)
     else:
