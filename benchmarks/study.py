@@ -222,7 +222,30 @@ def part_magnify(study: Study, seeds: list[int], train: bool = True, drift: floa
             f"{cmd} --drift {drift}",
             f"head drift {drift} px (diagnostic)",
         )
-    study.write(part, rows, ["amplitude_px", "alpha"], cmd, note)
+    runs = study.write(part, rows, ["amplitude_px", "alpha"], cmd, note)
+    plot_lines(runs, "alpha", "amplitude_px", "probe_uf1", study.out / f"{part}.png", note)
+
+
+def plot_lines(runs: pd.DataFrame, x: str, group: str, y: str, path: Path, title: str) -> None:
+    """Mean of ``y`` against ``x``, one line per value of ``group``, sample-std error bars over seeds."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4.5, 3.2))
+    for value, part in runs.groupby(group, sort=False):
+        stats = part.groupby(x)[y].agg(["mean", "std"]).fillna(0.0)
+        ax.errorbar(
+            stats.index, stats["mean"], yerr=stats["std"], marker="o", capsize=3, label=f"{group} {value}"
+        )
+    ax.axhline(0.2, color="grey", linestyle=":", label="chance")
+    ax.set(xlabel=x, ylabel=y, title=title)
+    ax.title.set_fontsize(9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 def optimistic(cfg: TrainConfig) -> TrainConfig:
