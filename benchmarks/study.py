@@ -271,17 +271,35 @@ def part_protocol(study: Study, seeds: list[int], alphas: tuple[float, ...] = (0
             row["last_epoch_accuracy_check"] = last_epoch_accuracy(run_dir_of(study, h5, optimistic(cfg)))
             rows.append(row)
     study.write("protocol", rows, ["alpha"], command("protocol", seeds), "amplitude 1 px")
+    curves = [
+        {"epoch": epoch, "seed": seed, "alpha": alpha, "test_accuracy": accuracy}
+        for seed in seeds
+        for alpha in alphas
+        for epoch, accuracy in enumerate(
+            epoch_accuracies(
+                run_dir_of(
+                    study, study.cache(study.dataset(seed, 1.0), alpha), optimistic(replace(TRAIN, seed=seed))
+                )
+            ),
+            start=1,
+        )
+    ]
+    title = "pooled test accuracy per epoch (the optimistic run's history)"
+    plot_lines(pd.DataFrame(curves), "epoch", "alpha", "test_accuracy", study.out / "protocol.png", title)
+
+
+def epoch_accuracies(run_dir: Path) -> list[float]:
+    """Pooled test accuracy of every epoch of a ``reference-optimistic`` run (from the folds' histories)."""
+    folds = [json.loads(p.read_text()) for p in sorted(run_dir.glob("fold-*/fold.json"))]
+    total = sum(fold["n_test"] for fold in folds)
+    epochs = len(folds[0]["history"])
+    return [sum(f["history"][e]["test_accuracy"] * f["n_test"] for f in folds) / total for e in range(epochs)]
 
 
 def last_epoch_accuracy(run_dir: Path) -> float:
-    """Pooled test accuracy of the last epoch of a ``reference-optimistic`` run, from its per-epoch
-    history: equals the ``fixed`` run's accuracy when the two runs train identically."""
-    correct = total = 0.0
-    for path in sorted(run_dir.glob("fold-*/fold.json")):
-        fold = json.loads(path.read_text())
-        correct += fold["history"][-1]["test_accuracy"] * fold["n_test"]
-        total += fold["n_test"]
-    return correct / total
+    """Pooled test accuracy of the last epoch of a ``reference-optimistic`` run: equals the ``fixed``
+    run's accuracy when the two runs train identically."""
+    return epoch_accuracies(run_dir)[-1]
 
 
 def true_apex_errors(study: Study, h5: Path, cfg: TrainConfig, data: Path) -> dict:
