@@ -322,14 +322,17 @@ def true_apex_errors(study: Study, h5: Path, cfg: TrainConfig, data: Path) -> di
     }
 
 
-def chance_apex_error(study: Study, data: Path, cfg: TrainConfig, draws: int = 200) -> float:
-    """Mean |error| of a uniformly random kept frame (the no-skill level of the apex error)."""
+def baseline_apex_errors(data: Path, cfg: TrainConfig, draws: int = 200) -> dict:
+    """Mean |error| in original frames of two no-skill apex guesses among the kept frames: a uniformly
+    random one, and always the middle one (the generator puts the apex at 30-60 % of the clip)."""
     rng = np.random.default_rng(0)
-    errs = []
+    random, middle = [], []
     for clip in json.loads((data / TRUTH_NAME).read_text())["clips"]:
         kept = subsample_indices(clip["n_frames"], cfg.max_frames)
-        errs.append(np.abs(rng.choice(kept, draws) - (clip["apex_frame"] - clip["onset_frame"])).mean())
-    return float(np.mean(errs))
+        apex = clip["apex_frame"] - clip["onset_frame"]
+        random.append(np.abs(rng.choice(kept, draws) - apex).mean())
+        middle.append(abs(int(kept[(len(kept) - 1) // 2]) - apex))
+    return {"apex_mae_random_frame": float(np.mean(random)), "apex_mae_middle_frame": float(np.mean(middle))}
 
 
 def part_keyframes(
@@ -346,7 +349,7 @@ def part_keyframes(
             if variant in ("akm", "max-key"):
                 row["apex_mae_sheet_model_frames"] = metrics["apex_localisation"]["mean_abs"]
                 row |= true_apex_errors(study, h5, cfg, data)
-                row["apex_mae_random_frame"] = chance_apex_error(study, data, cfg)
+                row |= baseline_apex_errors(data, cfg)
             rows.append(row)
     cmd = command("keyframes", seeds) + (
         "" if tuple(variants) == VARIANTS else f" --variants {' '.join(variants)}"
