@@ -26,7 +26,8 @@ class TrainConfig:
             on held-out training subjects, then refit), ``reference-optimistic`` (best epoch on the test
             subject: optimistic, labelled so in every output).
         inner_val_fraction: share of the training subjects held out by ``inner-val`` (at least one).
-        optimistic_min_epoch: ``reference-optimistic`` considers epochs from this one on (reference: 10).
+        optimistic_min_epoch: ``reference-optimistic`` considers epochs from this one on; ``None``:
+            a quarter of ``epochs`` (the reference's 10 of 40), at least 1.
         variant: frame selection (see :class:`model.akmnet.AKMNet`).
         loss_separation, loss_count: weights of the b_t separation and key-frame count losses (1, 0.1).
         input_size: frame side fed to the CNN (>= 64; 128 in the paper).
@@ -58,7 +59,7 @@ class TrainConfig:
     micro_batch_size: int | None = None
     protocol: str = "fixed"
     inner_val_fraction: float = 0.2
-    optimistic_min_epoch: int = 10
+    optimistic_min_epoch: int | None = None
     variant: str = "akm"
     loss_separation: float = 1.0
     loss_count: float = 0.1
@@ -101,7 +102,11 @@ class TrainConfig:
         need(self.batch_size % self.micro_batch == 0, "micro_batch_size", "a divisor of batch_size")
         need(self.protocol in PROTOCOLS, "protocol", f"one of {PROTOCOLS}")
         need(0 < self.inner_val_fraction < 1, "inner_val_fraction", "a number in (0, 1)")
-        need(self.optimistic_min_epoch >= 1, "optimistic_min_epoch", "an integer >= 1")
+        need(
+            self.optimistic_min_epoch is None or self.optimistic_min_epoch >= 1,
+            "optimistic_min_epoch",
+            "None or an integer >= 1",
+        )
         try:
             check_variant(self.variant)
         except ValueError as err:

@@ -131,7 +131,7 @@ def train_fold(
         tag=f"{cfg.protocol} {subject}",
     )
     if cfg.protocol == "reference-optimistic":
-        first = min(cfg.optimistic_min_epoch, cfg.epochs)
+        first = min(cfg.optimistic_min_epoch or max(1, cfg.epochs // 4), cfg.epochs)
         best = max(
             (r for r in history if r["epoch"] >= first), key=lambda r: (r["test_accuracy"], r["epoch"])
         )
