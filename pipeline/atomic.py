@@ -21,6 +21,8 @@ def _default_mode() -> int:
 
 
 _MODE = _default_mode()
+#: permissions of a folder made with ``os.mkdir`` (``mkdtemp`` gives 0700)
+DIR_MODE = _MODE | ((_MODE & 0o444) >> 2)
 
 
 @contextlib.contextmanager

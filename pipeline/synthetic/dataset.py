@@ -28,6 +28,8 @@ from openpyxl import Workbook
 from openpyxl.xml.constants import ARC_CORE
 from openpyxl.xml.functions import tostring
 
+from pipeline.atomic import DIR_MODE
+
 from .motion import AU_VARIANTS
 from .params import CLASSES, SyntheticParams
 from .render import ClipSpec, clip_motion, frame_landmarks, render_frame
@@ -282,6 +284,7 @@ def write_dataset(
     dataset = plan_dataset(params, seed)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    os.chmod(tmp, DIR_MODE)
     try:
         clips = dataset.clips
         if progress:

@@ -33,3 +33,10 @@ def test_temporary_keeps_the_suffix(tmp_path):
         assert tmp.suffix == ".png" and tmp.parent == tmp_path and tmp.name.startswith(".figure.png.")
         tmp.write_bytes(b"x")
     assert (tmp_path / "figure.png").read_bytes() == b"x"
+
+
+def test_dir_mode_matches_an_ordinary_mkdir(tmp_path):
+    from pipeline.atomic import DIR_MODE
+
+    (tmp_path / "plain").mkdir()
+    assert DIR_MODE == stat.S_IMODE((tmp_path / "plain").stat().st_mode)
