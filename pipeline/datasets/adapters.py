@@ -214,18 +214,7 @@ def read_sheet_dataset(
         reason = unsafe_reason(filename) or unsafe_reason(rel)
         if reason:
             problems.append(f"{where}, column {names['filename']!r}: {reason}")
-        if problems:
-            part.excluded.append(Excluded(where, sample_id, "; ".join(problems)))
-            continue
-        if klass is None:
-            part.excluded.append(
-                Excluded(
-                    where,
-                    sample_id,
-                    f"emotion {emotion!r} is not used by grouping {grouping.name!r}",
-                    "grouping",
-                )
-            )
+        if _exclude(part, where, sample_id, problems, klass, emotion, grouping):
             continue
         check = _check_clip(base, clip_dir, rel, spec, prefix)
         if not check.problems:
@@ -260,6 +249,18 @@ def read_sheet_dataset(
             )
         )
     return part
+
+
+def _exclude(part, where: str, sample_id: str, problems: list[str], klass, emotion: str, grouping) -> bool:
+    """Record why a row is left out (its problems, or a label the grouping drops); True if it is."""
+    if problems:
+        part.excluded.append(Excluded(where, sample_id, "; ".join(problems)))
+        return True
+    if klass is None:
+        reason = f"emotion {emotion!r} is not used by grouping {grouping.name!r}"
+        part.excluded.append(Excluded(where, sample_id, reason, "grouping"))
+        return True
+    return False
 
 
 def _walk(folder: Path, segments: list[str], spec: DatasetSpec, found: dict[str, str]):
@@ -335,18 +336,7 @@ def read_folder_dataset(
             seen[sample_id] = where
         check = _check_clip(base, clip_dir, rel, spec, prefix)
         problems.extend(check.problems)
-        if problems:
-            part.excluded.append(Excluded(where, sample_id, "; ".join(problems)))
-            continue
-        if klass is None:
-            part.excluded.append(
-                Excluded(
-                    where,
-                    sample_id,
-                    f"emotion {emotion!r} is not used by grouping {grouping.name!r}",
-                    "grouping",
-                )
-            )
+        if _exclude(part, where, sample_id, problems, klass, emotion, grouping):
             continue
         part.rows.append(
             ClipRecord(
