@@ -30,7 +30,10 @@ def blob_cache(tmp_path: Path) -> Path:
 
 
 def run_luigi(*tasks: luigi.Task) -> luigi.execution_summary.LuigiRunResult:
-    return luigi.build(list(tasks), local_scheduler=True, detailed_summary=True, log_level="WARNING")
+    # one worker in-process: forking a process that already ran torch (as pytest's has) can deadlock
+    return luigi.build(
+        list(tasks), local_scheduler=True, detailed_summary=True, log_level="WARNING", workers=1
+    )
 
 
 def test_parameter_names_are_unique_across_groups():
