@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -11,6 +10,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+from pipeline.atomic import atomic_path
 
 
 def _to_uint8(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
@@ -56,13 +57,6 @@ def write_strip(
     """Write `strip_image` to ``path`` (PNG) atomically (temp file + rename); returns the path."""
     path = Path(path)
     image = strip_image(raw, magnified, row=row, n_frames=n_frames)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(fd)
-    try:
+    with atomic_path(path, suffix=".png") as tmp:
         plt.imsave(tmp, image, cmap="gray", vmin=0, vmax=255, format="png")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return path
