@@ -198,14 +198,7 @@ def read_sheet_dataset(
                     f"apex {apex} is outside onset..offset {onset}..{offset}"
                 )
         emotion = cell_text(values["emotion"])
-        klass: tuple[int, str] | None = None
-        try:
-            klass = grouping.classify(emotion)
-        except KeyError:
-            problems.append(
-                f"{where}, column {names['emotion']!r}: unknown emotion label {emotion!r} "
-                f"(grouping {grouping.name!r} knows {grouping.known_labels()})"
-            )
+        klass = _classify(grouping, emotion, problems, f"{where}, column {names['emotion']!r}")
         if sample_id in seen:
             problems.append(f"{where}: duplicate sample id {sample_id!r} (first at row {seen[sample_id]})")
         else:
@@ -249,6 +242,20 @@ def read_sheet_dataset(
             )
         )
     return part
+
+
+def _classify(
+    grouping, emotion: str, problems: list[str], where: str, source: str = ""
+) -> tuple[int, str] | None:
+    """``(label, class name)`` of ``emotion``, or None; an unknown label is added to ``problems``."""
+    try:
+        return grouping.classify(emotion)
+    except KeyError:
+        problems.append(
+            f"{where}: unknown emotion label {emotion!r}{source} "
+            f"(grouping {grouping.name!r} knows {grouping.known_labels()})"
+        )
+        return None
 
 
 def _exclude(part, where: str, sample_id: str, problems: list[str], klass, emotion: str, grouping) -> bool:
@@ -322,14 +329,7 @@ def read_folder_dataset(
         sample_id = f"{values['subject']}/{values['clip']}"
         emotion = values["emotion"]
         problems: list[str] = []
-        klass: tuple[int, str] | None = None
-        try:
-            klass = grouping.classify(emotion)
-        except KeyError:
-            problems.append(
-                f"{where}: unknown emotion label {emotion!r} in the folder name "
-                f"(grouping {grouping.name!r} knows {grouping.known_labels()})"
-            )
+        klass = _classify(grouping, emotion, problems, where, " in the folder name")
         if sample_id in seen:
             problems.append(f"{where}: duplicate sample id {sample_id!r} (also {seen[sample_id]})")
         else:
