@@ -8,9 +8,10 @@ from pathlib import Path
 import luigi
 
 from model.summary import write_benchmark_report
-from tasks.cache import BuildDatasetCache, forward
+from tasks.cache import BuildDatasetCache
 from tasks.config import PreprocessMixin, SyntheticMixin, TrainMixin, WorkdirMixin, datasets, train_config
 from tasks.logs import task_log
+from tasks.params import forward
 from tasks.train import TrainLOSO, run_name
 
 

@@ -20,13 +20,7 @@ from tasks.config import (
     synthetic_params,
 )
 from tasks.logs import task_log
-
-
-def forward(task: luigi.Task, target_cls: type[luigi.Task], **extra) -> luigi.Task:
-    """Instantiate ``target_cls`` with the parameters it shares with ``task`` (plus ``extra``)."""
-    names = {name for name, _ in target_cls.get_params()}
-    kwargs = {k: v for k, v in task.param_kwargs.items() if k in names}
-    return target_cls(**{**kwargs, **extra})
+from tasks.params import forward
 
 
 class SyntheticDataset(WorkdirMixin, SyntheticMixin, luigi.Task):

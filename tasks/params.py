@@ -130,3 +130,10 @@ def mixin(name: str, *groups: dict) -> type:
             raise TypeError(f"{name}: parameter names defined twice: {sorted(clash)}")
         attrs.update(group)
     return type(name, (), attrs)
+
+
+def forward(task: luigi.Task, target_cls: type[luigi.Task], **extra) -> luigi.Task:
+    """Instantiate ``target_cls`` with the parameters it shares with ``task`` (plus ``extra``)."""
+    names = {name for name, _ in target_cls.get_params()}
+    kwargs = {k: v for k, v in task.param_kwargs.items() if k in names}
+    return target_cls(**{**kwargs, **extra})

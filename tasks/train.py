@@ -12,6 +12,7 @@ from pipeline.store import open_cache
 from pipeline.store.format import params_hash
 from tasks.config import TrainMixin, WorkdirMixin, train_config
 from tasks.logs import task_log
+from tasks.params import forward
 
 # settings that change speed, not results: left out of the run name
 NOT_IN_RUN_NAME = ("num_workers", "threads", "keep_in_memory")
@@ -64,9 +65,7 @@ class TrainLOSO(_RunMixin, luigi.Task):
         self.subjects = open_cache(self.hdf5).subjects  # validates the file (CacheError names it)
 
     def requires(self) -> list[TrainFold]:
-        names = {name for name, _ in TrainFold.get_params()}
-        shared = {k: v for k, v in self.param_kwargs.items() if k in names}
-        return [TrainFold(subject=s, **shared) for s in self.subjects]
+        return [forward(self, TrainFold, subject=s) for s in self.subjects]
 
     def output(self) -> luigi.LocalTarget:
         return luigi.LocalTarget(str(self.run_dir() / "metrics.json"))
