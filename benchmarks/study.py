@@ -43,21 +43,29 @@ from pipeline.synthetic import TRUTH_NAME, SyntheticParams, write_dataset
 DEV_SEED = 100
 #: The one training configuration of the whole study, chosen on the development seed (``dev`` part).
 TRAIN = TrainConfig(
-    epochs=10,
-    lr=1e-3,
-    lr_period=10.0,
+    epochs=30,
+    lr=1e-2,
+    lr_period=30.0,
     batch_size=8,
     input_size=64,
     max_frames=8,
     width=16,
-    batch_norm="batch",
+    batch_norm="clip",
+    subtract_onset=True,
     threads=2,
 )
 #: Candidates compared by the ``dev`` part (changes to :data:`TRAIN`), on the folds ``DEV_FOLDS``.
+FRAMES = {"subtract_onset": False}
+SHORT = {"epochs": 10, "lr_period": 10.0}
 DEV_CANDIDATES: dict[str, dict] = {
-    "lr 1e-2": {"lr": 1e-2},
-    "lr 1e-3": {"lr": 1e-3},
-    "lr 1e-2, variant apex": {"lr": 1e-2, "variant": "apex"},
+    "frames, lr 1e-3, 10 epochs": FRAMES | SHORT | {"lr": 1e-3},
+    "frames, lr 1e-2, 30 epochs": FRAMES,
+    "frames, lr 1e-2, 30 epochs, 128 px": FRAMES | {"input_size": 128},
+    "difference, lr 1e-3, 10 epochs": SHORT | {"lr": 1e-3},
+    "difference, lr 3e-3, 30 epochs": {"lr": 3e-3},
+    "difference, lr 1e-2, 30 epochs (chosen)": {},
+    "difference, lr 1e-2, 40 epochs": {"epochs": 40, "lr_period": 40.0},
+    "difference, lr 1e-2, 30 epochs, pooled BN": {"batch_norm": "batch"},
 }
 DEV_FOLDS = ["sub01", "sub02"]
 ALPHAS = (0.0, 5.0, 10.0, 20.0)

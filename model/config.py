@@ -33,6 +33,8 @@ class TrainConfig:
         input_size: frame side fed to the CNN (>= 64; 128 in the paper).
         max_frames: clips longer than this are uniformly subsampled (None: keep all).
         source: cache frames to read, ``magnified`` or ``raw``.
+        subtract_onset: feed the CNN each frame minus the clip's onset frame instead of the frame
+            (not in the paper, which feeds the frames; see docs/STUDY.md for why it is offered).
         device: ``cpu``, ``cuda``, ``cuda:N`` or ``auto`` (CUDA when present).
         amp: bf16 autocast on CUDA (ignored on CPU).
         channels_last: run the CNN in channels-last memory format (much faster with oneDNN on CPU, and
@@ -66,6 +68,7 @@ class TrainConfig:
     input_size: int = 128
     max_frames: int | None = None
     source: str = "magnified"
+    subtract_onset: bool = False
     device: str = "cpu"
     amp: bool = True
     channels_last: bool = True
@@ -114,6 +117,7 @@ class TrainConfig:
         need(isinstance(self.input_size, int) and self.input_size >= 64, "input_size", "an integer >= 64")
         need(self.max_frames is None or self.max_frames >= 1, "max_frames", "None or an integer >= 1")
         need(self.source in ("magnified", "raw"), "source", "'magnified' or 'raw'")
+        need(isinstance(self.subtract_onset, bool), "subtract_onset", "True or False")
         need(
             self.device in ("cpu", "cuda", "auto") or self.device.startswith("cuda:"),
             "device",

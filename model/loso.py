@@ -50,6 +50,7 @@ def _datasets(h5_path, cfg: TrainConfig, *, subjects=None, exclude=None, train: 
         max_frames=cfg.max_frames,
         seed=cfg.seed if train else None,
         keep_in_memory=cfg.keep_in_memory,
+        subtract_onset=cfg.subtract_onset,
     )
 
 

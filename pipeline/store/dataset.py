@@ -61,7 +61,8 @@ def train_transform(frames: torch.Tensor, input_size: int, generator: torch.Gene
 class ClipDataset(torch.utils.data.Dataset):
     """Clips of one cache file as float tensors, for training and evaluation.
 
-    Each item is a dict: ``frames`` float32 ``(T, 1, S, S)`` in [0, 1], ``length``, ``label``,
+    Each item is a dict: ``frames`` float32 ``(T, 1, S, S)`` in [0, 1] (in [-1, 1] with
+    ``subtract_onset``), ``length``, ``label``,
     ``onset``, ``apex``, ``offset`` (indices into the returned frames, apex -1 when unknown),
     ``sample_id``, ``subject``.
 
@@ -81,6 +82,9 @@ class ClipDataset(torch.utils.data.Dataset):
         keep_in_memory: keep each clip's decoded uint8 frames after the first read (in the
             reading process), so later epochs skip HDF5 decompression. Costs ``T * H * W`` bytes
             per clip (after ``max_frames``).
+        subtract_onset: return every frame minus the clip's onset frame (after augmentation, so
+            the same crop and flip apply to both): values in [-1, 1], the onset frame all zeros.
+            Removes the subject's appearance and keeps what moved since the onset.
 
     The HDF5 file is opened lazily in the process that reads items, so the dataset is safe
     with ``num_workers > 0``.
@@ -97,6 +101,7 @@ class ClipDataset(torch.utils.data.Dataset):
         max_frames: int | None = None,
         seed: int | None = None,
         keep_in_memory: bool = False,
+        subtract_onset: bool = False,
     ) -> None:
         if source not in SOURCES:
             raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
@@ -132,6 +137,7 @@ class ClipDataset(torch.utils.data.Dataset):
         self.seed = seed
         self.epoch = 0
         self.keep_in_memory = keep_in_memory
+        self.subtract_onset = subtract_onset
         self._memory: dict[int, np.ndarray] = {}
         self._file: h5py.File | None = None
         self._pid: int | None = None
@@ -179,11 +185,15 @@ class ClipDataset(torch.utils.data.Dataset):
             frames = train_transform(frames, self.input_size, generator)
         else:
             frames = resize_frames(frames, self.input_size)
+        frames = frames.clamp_(0.0, 1.0)
+        onset = remap_index(clip.onset, kept)
+        if self.subtract_onset:
+            frames = frames - frames[onset]
         return {
-            "frames": frames.clamp_(0.0, 1.0).contiguous(),
+            "frames": frames.contiguous(),
             "length": len(kept),
             "label": clip.label,
-            "onset": remap_index(clip.onset, kept),
+            "onset": onset,
             "apex": remap_index(clip.apex, kept),
             "offset": remap_index(clip.offset, kept),
             "sample_id": clip.sample_id,

@@ -277,6 +277,26 @@ def test_train_transform_is_one_crop_and_flip_per_clip(tmp_path):
     assert torch.equal(a, ds[0]["frames"])  # seeded: reproducible per (seed, epoch, index)
 
 
+def test_subtract_onset_gives_exact_differences(cache, tmp_path):
+    path, specs = cache
+    item = ClipDataset(path, subjects=["s0"], input_size=24, subtract_onset=True)[0]
+    spec = next(s for s in specs if s["sample_id"] == item["sample_id"])
+    frames = torch.from_numpy(spec["frames"]).float() / 255
+    torch.testing.assert_close(item["frames"][:, 0], frames - frames[0])
+    assert item["onset"] == 0 and not item["frames"][0].any()
+    # training: the crop and flip are drawn once, so a clip of one still ramp differences to zero,
+    # while a ramp that brightens by 10 grey levels differences to 10/255 in every pixel
+    ramp = np.tile(np.linspace(0, 200, 36).astype(np.uint8), (36, 1))
+    frames = np.stack([ramp, ramp, ramp + 10])
+    still = tmp_path / "ramp.h5"
+    with CacheWriter(still, dataset="toy", params={}, classes=["a"]) as w:
+        attrs = dict(subject="s", label=0, label_name="a", onset=0, apex=2, offset=2, fps=1, source="")
+        w.add_clip("c", frames, **attrs)
+    x = ClipDataset(still, train=True, input_size=32, seed=1, subtract_onset=True)[0]["frames"]
+    assert not x[:2].any()
+    torch.testing.assert_close(x[2], torch.full_like(x[2], 10 / 255))
+
+
 def test_max_frames_subsampling_keeps_key_indices(cache):
     path, specs = cache
     ds = ClipDataset(path, subjects=["s2"], max_frames=4, input_size=24)
