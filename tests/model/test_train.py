@@ -74,6 +74,7 @@ def test_learning_rate_follows_reference_cosine():
         ("device", "tpu"),
         ("lr", 0.0),
         ("source", "flow"),
+        ("subtract_onset", "yes"),
     ],
 )
 def test_config_validation_names_field(field, value):
