@@ -70,7 +70,7 @@ DEV_CANDIDATES: dict[str, dict] = {
 DEV_FOLDS = ["sub01", "sub02"]
 ALPHAS = (0.0, 5.0, 10.0, 20.0)
 AMPLITUDES = (0.5, 1.0)
-VARIANTS = ("akm", "all", "random", "uniform-8", "apex", "max-key")
+VARIANTS = ("akm", "all", "random", "uniform-4", "apex", "max-key")
 ALIGNMENTS = ("reference", "track", "none")
 METRICS = ("uf1", "uar", "accuracy")
 
@@ -330,6 +330,17 @@ def true_apex_errors(study: Study, h5: Path, cfg: TrainConfig, data: Path) -> di
     }
 
 
+def key_frame_stats(run_dir: Path) -> dict:
+    """Mean number of key frames (B_t = 1) per test clip, and the share of clips whose onset frame is one."""
+    counts, onset = [], []
+    for path in sorted(run_dir.glob("fold-*/predictions.json")):
+        preds = json.loads(path.read_text())
+        for mask, first in zip(preds["keymask"], preds["onset"]):
+            counts.append(sum(mask))
+            onset.append(mask[first] > 0.5)
+    return {"key_frames_per_clip": float(np.mean(counts)), "onset_is_key": float(np.mean(onset))}
+
+
 def baseline_apex_errors(data: Path, cfg: TrainConfig, draws: int = 200) -> dict:
     """Mean |error| in original frames of two no-skill apex guesses among the kept frames: a uniformly
     random one, and always the middle one (the generator puts the apex at 30-60 % of the clip)."""
@@ -357,6 +368,7 @@ def part_keyframes(
             if variant in ("akm", "max-key"):
                 row["apex_mae_sheet_model_frames"] = metrics["apex_localisation"]["mean_abs"]
                 row |= true_apex_errors(study, h5, cfg, data)
+                row |= key_frame_stats(run_dir_of(study, h5, cfg))
                 row |= baseline_apex_errors(data, cfg)
             rows.append(row)
     cmd = command("keyframes", seeds) + (
