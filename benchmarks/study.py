@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pandas as pd
 from study.probe import probe_cache
@@ -34,8 +35,10 @@ from model.loso import run_loso
 from pipeline.build import build_cache
 from pipeline.datasets import load_manifest
 from pipeline.faces import FaceParams
+from pipeline.faces.geometry import drift
 from pipeline.magnify import MagnifyParams
 from pipeline.params import PreprocessParams
+from pipeline.store import open_cache
 from pipeline.store.dataset import subsample_indices
 from pipeline.store.format import params_hash
 from pipeline.synthetic import TRUTH_NAME, SyntheticParams, write_dataset
@@ -386,7 +389,13 @@ def part_alignment(
         for mode in ALIGNMENTS:
             h5 = study.cache(data, alpha, mode)
             qc = json.loads((study.work / "qc" / h5.stem / "qc.json").read_text())
-            row = {"faces": mode, "seed": seed, **residual_motion(qc), **probe_cache(h5, data)}
+            row = {
+                "faces": mode,
+                "seed": seed,
+                **residual_motion(qc),
+                **crop_drift(h5),
+                **probe_cache(h5, data),
+            }
             if train:
                 row |= scores(study.run(h5, replace(TRAIN, seed=seed)))
             rows.append(row)
@@ -406,6 +415,14 @@ def residual_motion(qc: dict) -> dict:
         if isinstance(c, dict) and c.get("face")
     ]
     return {"residual_motion_px": float(np.mean(means)) if means else float("nan")}
+
+
+def crop_drift(h5: Path) -> dict:
+    """Median over clips of the shift of the last stored crop against the first (px; offset vs onset, where
+    the expression has returned to neutral), measured on the cache like the QC's ``drift_px.last``."""
+    with h5py.File(h5, "r") as f:
+        last = [drift(f["clips"][clip.sample_id]["frames"][()])[-1] for clip in open_cache(h5).clips]
+    return {"drift_px": float(np.median(last))}
 
 
 PARTS: dict[str, Callable[..., None]] = {

@@ -217,6 +217,9 @@ def _write_qc(
         "face_fallbacks": sorted(s for s, m in metas.items() if m["face"].get("fallback")),
         "multiple_faces": sorted(s for s, m in metas.items() if (m["face"].get("n_faces") or 0) > 1),
         "residual_motion_px_mean": float(np.mean(motion)) if motion else None,
+        "drift_px_max": max(
+            (m["face"]["drift_px"]["max"] for m in metas.values() if m["face"].get("drift_px")), default=None
+        ),
         "max_clipped_fraction": max((m["magnify"]["clipped_fraction"] for m in metas.values()), default=0.0),
     }
     text = json.dumps({"summary": summary, "params": params.to_dict(), "clips": clips}, indent=1)

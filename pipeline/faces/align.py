@@ -14,6 +14,7 @@ from .errors import FaceNotFoundError
 from .frames import read_frame, resolve_paths
 from .geometry import (
     center_crop_matrix,
+    drift,
     fit_similarity,
     residual_motion,
     similarity_params,
@@ -135,7 +136,8 @@ def align_clip(
         source pixels), ``matrix`` (2 x 3, source -> crop), ``transform`` (scale, rotation, shift),
         ``fit_rms_px`` (landmark-to-template RMS distance in crop pixels), ``fallback`` (None or
         "center"), ``fallback_reason``, ``track_jitter_px`` (track mode), ``residual_motion_px``
-        (phase-correlation shift between consecutive crops: mean, max, per_frame).
+        (phase-correlation shift between consecutive crops: mean, max, per_frame), ``drift_px``
+        (shift of each crop against the first: max, last; slow drift shows here only).
 
     Raises:
         FrameReadError: a frame is missing, empty, truncated, undecodable or of another size.
@@ -174,6 +176,7 @@ def align_clip(
         "fallback_reason": None,
         "track_jitter_px": None,
         "residual_motion_px": None,
+        "drift_px": None,
     }
 
     matrices: np.ndarray | None = None
@@ -228,5 +231,10 @@ def align_clip(
             "mean": float(shifts.mean()) if shifts.size else 0.0,
             "max": float(shifts.max()) if shifts.size else 0.0,
             "per_frame": _rounded(shifts, 4),
+        }
+        away = drift(out)
+        qc["drift_px"] = {
+            "max": float(away.max()) if away.size else 0.0,
+            "last": float(away[-1]) if away.size else 0.0,
         }
     return AlignedClip(frames=out, qc=qc, reference_frame=reference_frame)

@@ -92,6 +92,23 @@ def smooth_tracks(landmarks: np.ndarray, sigma: float) -> np.ndarray:
     return gaussian_filter1d(tracks, sigma, axis=0, mode="nearest")
 
 
+def _shift_magnitudes(frames: np.ndarray, consecutive: bool) -> np.ndarray:
+    """Phase-correlation shift of frames 1..T-1 against the previous frame or against frame 0."""
+    if len(frames) < 2:
+        return np.zeros(0)
+    height, width = frames.shape[1:]
+    window = cv2.createHanningWindow((width, height), cv2.CV_64F)
+    shifts = np.empty(len(frames) - 1)
+    ref = frames[0].astype(np.float64)
+    for i in range(1, len(frames)):
+        cur = frames[i].astype(np.float64)
+        (dx, dy), _ = cv2.phaseCorrelate(ref, cur, window)
+        shifts[i - 1] = np.hypot(dx, dy)
+        if consecutive:
+            ref = cur
+    return shifts
+
+
 def residual_motion(frames: np.ndarray) -> np.ndarray:
     """Translation between consecutive frames by phase correlation.
 
@@ -101,15 +118,17 @@ def residual_motion(frames: np.ndarray) -> np.ndarray:
     Returns:
         float64 (T - 1,) shift magnitudes in pixels (empty when T < 2).
     """
-    if len(frames) < 2:
-        return np.zeros(0)
-    height, width = frames.shape[1:]
-    window = cv2.createHanningWindow((width, height), cv2.CV_64F)
-    shifts = np.empty(len(frames) - 1)
-    prev = frames[0].astype(np.float64)
-    for i in range(1, len(frames)):
-        cur = frames[i].astype(np.float64)
-        (dx, dy), _ = cv2.phaseCorrelate(prev, cur, window)
-        shifts[i - 1] = np.hypot(dx, dy)
-        prev = cur
-    return shifts
+    return _shift_magnitudes(frames, consecutive=True)
+
+
+def drift(frames: np.ndarray) -> np.ndarray:
+    """Translation of every frame against the first by phase correlation: slow head drift that the
+    frame-to-frame :func:`residual_motion` cannot see (a 3 px ramp over 30 frames is 0.1 px per frame).
+
+    Args:
+        frames: (T, H, W) aligned crops.
+
+    Returns:
+        float64 (T - 1,) shift magnitudes of frames 1..T-1 in pixels (empty when T < 2).
+    """
+    return _shift_magnitudes(frames, consecutive=False)

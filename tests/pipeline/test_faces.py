@@ -14,7 +14,7 @@ from skimage import data
 
 from pipeline.faces import AlignedClip, FaceNotFoundError, FaceParams, FrameReadError, align_clip
 from pipeline.faces.frames import read_frame
-from pipeline.faces.geometry import residual_motion
+from pipeline.faces.geometry import drift, residual_motion
 from pipeline.faces.parallel import align_many
 from pipeline.faces.qc import write_landmark_montage, write_qc_json, write_reference_montage
 
@@ -123,6 +123,20 @@ def test_residual_motion_measures_known_shift():
     base = cv2.GaussianBlur(rng.uniform(0, 255, (128, 128)), (0, 0), 2.0)
     frames = np.stack([np.roll(base, (0, 2 * i), axis=(0, 1)) for i in range(3)]).astype(np.uint8)
     np.testing.assert_allclose(residual_motion(frames), [2.0, 2.0], atol=0.1)
+    np.testing.assert_allclose(drift(frames), [2.0, 4.0], atol=0.1)
+
+
+def test_drift_sees_a_slow_ramp_that_residual_motion_misses():
+    rng = np.random.default_rng(4)
+    base = cv2.GaussianBlur(rng.uniform(0, 255, (160, 160)), (0, 0), 2.0)
+    # 3 px over 31 frames, 0.1 px per frame (subpixel shifts by Fourier phase ramps)
+    fy, fx = np.meshgrid(np.fft.fftfreq(160), np.fft.fftfreq(160), indexing="ij")
+    spectrum = np.fft.fft2(base)
+    frames = np.stack(
+        [np.real(np.fft.ifft2(spectrum * np.exp(-2j * np.pi * fx * 0.1 * i))) for i in range(31)]
+    )
+    assert residual_motion(frames).max() < 0.5  # phase correlation is coarse below a pixel
+    np.testing.assert_allclose(drift(frames)[-1], 3.0, atol=0.2)
 
 
 def test_track_mode_follows_a_moving_face(tmp_path):
@@ -133,6 +147,8 @@ def test_track_mode_follows_a_moving_face(tmp_path):
     tracked = align_clip(paths, FaceParams(mode="track", track_sigma=1.0))
     assert fixed.qc["residual_motion_px"]["mean"] > 2.0
     assert tracked.qc["residual_motion_px"]["mean"] < 0.6
+    assert fixed.qc["drift_px"]["last"] > 10.0  # 15 px in the source, crop scale below 1
+    assert tracked.qc["drift_px"]["max"] < 3.0
     assert tracked.qc["track_jitter_px"] is not None
 
 
