@@ -164,7 +164,7 @@ KILLED_BUILD = textwrap.dedent(
 
     def slow(*args):
         result = real(*args)
-        time.sleep(0.3)  # leave the test time to kill the build between clips
+        time.sleep(1.0)  # leave the test time to kill the build between clips, even on a busy CPU
         return result
 
     build.process_clip = slow
