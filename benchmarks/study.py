@@ -215,7 +215,9 @@ def part_dev(study: Study, seeds: list[int]) -> None:
     study.write("dev", rows, ["candidate"], "python benchmarks/study.py dev", note)
 
 
-def part_magnify(study: Study, seeds: list[int], train: bool = True, drift: float = 0.8) -> None:
+def part_magnify(
+    study: Study, seeds: list[int], train: bool = True, drift: float = 0.8, variant: str = "akm"
+) -> None:
     rows = []
     for seed in seeds:
         for amplitude in AMPLITUDES:
@@ -224,9 +226,15 @@ def part_magnify(study: Study, seeds: list[int], train: bool = True, drift: floa
                 h5 = study.cache(data, alpha)
                 row = {"amplitude_px": amplitude, "alpha": alpha, "seed": seed, **probe_cache(h5, data)}
                 if train:
-                    row |= scores(study.run(h5, replace(TRAIN, seed=seed)))
+                    row |= scores(study.run(h5, replace(TRAIN, seed=seed, variant=variant)))
                 rows.append(row)
     part, cmd, note = "magnify", command("magnify", seeds, train), "head drift 0.8 px (generator default)"
+    if variant != "akm":
+        part, cmd, note = (
+            f"magnify-{variant}",
+            f"{cmd} --variant {variant}",
+            f"{note}, AKMNet variant {variant}",
+        )
     if drift != 0.8:
         part, cmd, note = (
             f"magnify-drift{drift}",
@@ -447,6 +455,7 @@ def main(argv: list[str] | None = None) -> None:
         "--drift", type=float, default=None, help="magnify, alignment: head drift of the dataset, px (0.8, 3)"
     )
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), help="keyframes: AKMNet variants")
+    parser.add_argument("--variant", default="akm", help="magnify: the AKMNet variant trained on every cache")
     parser.add_argument(
         "--no-train",
         action="store_true",
@@ -458,7 +467,11 @@ def main(argv: list[str] | None = None) -> None:
     study = Study(args.work, args.out, args.workers)
     if args.part == "magnify":
         part_magnify(
-            study, args.seeds, train=not args.no_train, drift=0.8 if args.drift is None else args.drift
+            study,
+            args.seeds,
+            train=not args.no_train,
+            drift=0.8 if args.drift is None else args.drift,
+            variant=args.variant,
         )
     elif args.part == "alignment":
         part_alignment(
