@@ -35,8 +35,14 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"TrainConfig.device: {name!r} requested but CUDA is not available")
-    return torch.device(name)
+        raise ValueError(f"device {name!r}: CUDA is not available on this machine (valid: cpu, auto)")
+    device = torch.device(name)
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ValueError(
+            f"device {name!r}: this machine has {torch.cuda.device_count()} CUDA device(s) "
+            f"(valid: cuda:0..cuda:{torch.cuda.device_count() - 1})"
+        )
+    return device
 
 
 def learning_rate(epoch: int, cfg: TrainConfig) -> float:

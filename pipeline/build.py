@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import time
 import zipfile
@@ -195,12 +196,71 @@ def _run_clips(
     return failed
 
 
+def failure_summary(failed: dict[str, str]) -> str:
+    """Failed clips grouped by reason, one line each: ``  3 clip(s): <reason> (e.g. sub01/EP01)``.
+
+    The reason is the error text with paths and clip names replaced by ``…`` so that clips that
+    failed for the same cause fall together.
+    """
+    groups: dict[str, list[str]] = {}
+    for sid, err in failed.items():
+        generic = re.sub(r"\S*/\S*", "…", err.replace(sid, "…"))
+        groups.setdefault(generic, []).append(sid)
+    ranked = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    return "\n".join(f"  {len(ids)} clip(s): {reason} (e.g. {ids[0]})" for reason, ids in ranked)
+
+
+def _flagged_clips(rows: list[ClipRecord], parts: Path, failed: dict[str, str]) -> dict[str, str]:
+    """Clips processed but flagged by face QC (the face is lost on some frames): ``{id: why}``."""
+    flagged = {}
+    for record in rows:
+        if record.sample_id in failed:
+            continue
+        with np.load(part_path(parts, record.sample_id)) as part:
+            face = json.loads(str(part["meta"]))["face"]
+        lost = face.get("face_lost_frames") or []
+        if lost:
+            flagged[record.sample_id] = (
+                f"face not found on frame(s) {lost} of {face['n_frames']} (checked {face['face_checked_frames']})"
+            )
+    return flagged
+
+
+def _write_failed_qc(
+    qc_dir: Path,
+    manifest: Manifest,
+    params: PreprocessParams,
+    failed: dict[str, str],
+    problem: str,
+    provenance: dict[str, Any] | None,
+) -> None:
+    """qc.json of a build that stopped: every failure's reason, and that no cache was written."""
+    summary = {
+        "status": "failed",
+        "problem": problem,
+        "dataset": manifest.dataset,
+        "params_hash": params.hash(),
+        "n_clips": len(manifest.rows),
+        "n_written": 0,
+        "n_failed": len(failed),
+        "failed": failed,
+        "failures_by_reason": failure_summary(failed).splitlines(),
+        **(provenance or {}),
+    }
+    clips = {sid: {"face": None, "magnify": None, "error": err} for sid, err in failed.items()}
+    write_text(
+        qc_dir / "qc.json",
+        json.dumps({"summary": summary, "params": params.to_dict(), "clips": clips}, indent=1),
+    )
+
+
 def _write_qc(
     qc_dir: Path,
     manifest: Manifest,
     params: PreprocessParams,
     metas: dict[str, dict[str, Any]],
     failed: dict[str, str],
+    provenance: dict[str, Any] | None,
 ) -> None:
     clips = {sid: {**meta, "error": None} for sid, meta in metas.items()}
     clips.update({sid: {"face": None, "magnify": None, "error": err} for sid, err in failed.items()})
@@ -208,6 +268,7 @@ def _write_qc(
         m["face"]["residual_motion_px"]["mean"] for m in metas.values() if m["face"].get("residual_motion_px")
     ]
     summary = {
+        "status": "complete",
         "dataset": manifest.dataset,
         "params_hash": params.hash(),
         "n_clips": len(manifest.rows),
@@ -216,11 +277,19 @@ def _write_qc(
         "failed": failed,
         "face_fallbacks": sorted(s for s, m in metas.items() if m["face"].get("fallback")),
         "multiple_faces": sorted(s for s, m in metas.items() if (m["face"].get("n_faces") or 0) > 1),
+        "face_lost": sorted(s for s, m in metas.items() if m["face"].get("face_lost_frames")),
+        "failures_by_reason": failure_summary(failed).splitlines(),
         "residual_motion_px_mean": float(np.mean(motion)) if motion else None,
         "drift_px_max": max(
-            (m["face"]["drift_px"]["max"] for m in metas.values() if m["face"].get("drift_px")), default=None
+            (
+                m["face"]["drift_px"]["max"]
+                for m in metas.values()
+                if (m["face"].get("drift_px") or {}).get("max") is not None
+            ),
+            default=None,
         ),
         "max_clipped_fraction": max((m["magnify"]["clipped_fraction"] for m in metas.values()), default=0.0),
+        **(provenance or {}),
     }
     text = json.dumps({"summary": summary, "params": params.to_dict(), "clips": clips}, indent=1)
     write_text(qc_dir / "qc.json", text)
@@ -239,6 +308,7 @@ def build_cache(
     landmark_rows: int = 8,
     compression: str | None = "gzip",
     device: str | None = None,
+    provenance: dict[str, Any] | None = None,
 ) -> BuildSummary:
     """Build the HDF5 cache of ``manifest`` with ``params`` at ``out_path`` and its QC in ``qc_dir``.
 
@@ -253,10 +323,15 @@ def build_cache(
     reference frame with landmarks for the first ``landmark_rows`` clips) and
     ``strip-<sample_id>.png`` (raw vs magnified) for the first ``strips`` clips.
 
-    ``device`` is where magnification runs (default CPU; ``"cuda"`` when present).
+    ``device`` is where magnification runs (default CPU; ``"cuda"`` when present). ``provenance``
+    (e.g. the configuration files used) is added to the qc.json summary.
 
-    Returns a :class:`BuildSummary`. Raises :class:`BuildError` in strict mode when clips failed,
-    or when no clip could be processed.
+    Every failed clip's reason is logged and written to qc.json, also when the build stops; the
+    error and the log summarise failures by reason. Clips whose face QC flags a lost face are kept
+    and listed (``face_lost``), or fail the build in strict mode.
+
+    Returns a :class:`BuildSummary`. Raises :class:`BuildError` in strict mode when clips failed
+    or were flagged, or when no clip could be processed.
     """
     from pipeline.faces.qc import write_landmark_montage, write_reference_montage
     from pipeline.magnify import write_strip
@@ -287,12 +362,31 @@ def build_cache(
     finally:
         if bar is not None:
             bar.close()
+    for sid, err in failed.items():
+        log.warning("%s: clip %s failed: %s", manifest.dataset, sid, err)
+    flagged = _flagged_clips(rows, parts, failed)
+    for sid, why in flagged.items():
+        log.warning("%s: clip %s flagged: %s", manifest.dataset, sid, why)
+    if strict:
+        failed.update({sid: f"strict: {why}" for sid, why in flagged.items()})
+    problem = None
     if failed and strict:
+        problem = (
+            f"{len(failed)} of {len(rows)} clip(s) of {manifest.dataset} failed or were flagged (strict)"
+        )
+    elif len(failed) == len(rows):
+        problem = f"no clip of {manifest.dataset} could be processed ({len(failed)} failed)"
+    if problem:
+        _write_failed_qc(qc_dir, manifest, params, failed, problem, provenance)
         lines = "\n".join(f"  {sid}: {err}" for sid, err in failed.items())
-        raise BuildError(f"{len(failed)} clip(s) of {manifest.dataset} failed (strict):\n{lines}")
+        raise BuildError(
+            f"{problem}; by reason:\n{failure_summary(failed)}\nper clip (also in {qc_dir / 'qc.json'}):\n{lines}"
+        )
+    if failed:
+        log.warning(
+            "%s: %d clip(s) left out; by reason:\n%s", manifest.dataset, len(failed), failure_summary(failed)
+        )
     done = [r for r in rows if r.sample_id not in failed]
-    if not done:
-        raise BuildError(f"no clip of {manifest.dataset} could be processed ({len(failed)} failed)")
 
     metas: dict[str, dict[str, Any]] = {}
     crops, labels, landmark_frames = [], [], []
@@ -334,7 +428,7 @@ def build_cache(
             )
             if i < strips:
                 write_strip(qc_dir / f"strip-{record.sample_id.replace('/', '_')}.png", raw, frames)
-        _write_qc(qc_dir, manifest, params, metas, failed)
+        _write_qc(qc_dir, manifest, params, metas, failed, provenance)
         write_reference_montage(
             crops, [metas[r.sample_id]["face"] for r in done], qc_dir / "reference_montage.png", labels
         )

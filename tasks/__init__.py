@@ -3,8 +3,12 @@
 Tasks only wire inputs, outputs and parameters; the work is done in ``pipeline`` and ``model``.
 """
 
-from tasks.benchmark import FullBenchmark
-from tasks.cache import BuildDatasetCache, SyntheticDataset
-from tasks.train import TrainFold, TrainLOSO
+from tasks.configfile import load_configuration
+
+load_configuration()  # before any task reads a default: the user's luigi.cfg, else the shipped one
+
+from tasks.benchmark import FullBenchmark  # noqa: E402
+from tasks.cache import BuildDatasetCache, SyntheticDataset  # noqa: E402
+from tasks.train import TrainFold, TrainLOSO  # noqa: E402
 
 __all__ = ["BuildDatasetCache", "FullBenchmark", "SyntheticDataset", "TrainFold", "TrainLOSO"]

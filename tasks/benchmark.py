@@ -9,7 +9,7 @@ import luigi
 
 from model.summary import write_benchmark_report
 from tasks.cache import BuildDatasetCache
-from tasks.config import PreprocessMixin, SyntheticMixin, TrainMixin, WorkdirMixin, datasets, train_config
+from tasks.config import PreprocessMixin, SyntheticMixin, TrainMixin, WorkdirMixin, dataset_roots, train_config
 from tasks.logs import task_log
 from tasks.params import forward
 from tasks.train import TrainLOSO, run_name
@@ -26,7 +26,7 @@ class FullBenchmark(WorkdirMixin, PreprocessMixin, SyntheticMixin, TrainMixin, l
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.cfg = train_config(self)
-        self.names = datasets().configured() or ["synthetic"]
+        self.names = list(dataset_roots()) or ["synthetic"]
 
     def requires(self) -> dict[str, BuildDatasetCache]:
         return {name: forward(self, BuildDatasetCache, dataset=name) for name in self.names}

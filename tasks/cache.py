@@ -15,7 +15,7 @@ from tasks.config import (
     PreprocessMixin,
     SyntheticMixin,
     WorkdirMixin,
-    datasets,
+    dataset_root,
     preprocess_params,
     synthetic_params,
 )
@@ -81,7 +81,7 @@ class BuildDatasetCache(WorkdirMixin, PreprocessMixin, SyntheticMixin, luigi.Tas
                 raise ValueError(f"--root {root!r} for dataset {self.dataset!r} is not a folder")
 
     def dataset_root(self) -> str | None:
-        return self.root or datasets().root(self.dataset)
+        return self.root or dataset_root(self.dataset)
 
     def requires(self):
         if self.dataset == "synthetic" and not self.dataset_root():

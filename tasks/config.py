@@ -16,6 +16,7 @@ from pipeline.faces import FaceParams
 from pipeline.magnify import MagnifyParams
 from pipeline.params import PreprocessParams
 from pipeline.synthetic import SyntheticParams
+from tasks.configfile import describe_configuration
 from tasks.params import build_dataclass, mixin, parameters_of
 
 PREPROCESS_RENAME = {"variant": "frames"}
@@ -74,21 +75,29 @@ def synthetic_params(task: luigi.Task) -> SyntheticParams:
     return build_dataclass(task, SyntheticParams, prefix="synthetic_")
 
 
-class datasets(luigi.Config):  # noqa: N801 - Luigi names config sections after the class
-    """``[datasets]`` in luigi.cfg: the root folder of each licensed dataset a user has."""
+def dataset_roots() -> dict[str, str]:
+    """``[datasets]`` of luigi.cfg: ``{dataset: root}`` for every entry with a value.
 
-    casme1 = luigi.OptionalParameter(default=None, description="CASME I root")
-    casme2 = luigi.OptionalParameter(default=None, description="CASME II root")
-    samm = luigi.OptionalParameter(default=None, description="SAMM root")
-    smic = luigi.OptionalParameter(default=None, description="SMIC root (with HS/)")
-    megc2019 = luigi.OptionalParameter(
-        default=None, description="folder holding CASME2/, SAMM/ and SMIC/ for the MEGC2019 composite"
-    )
+    Read from the configuration file itself (not as Luigi parameters, whose ``--datasets-*`` names
+    made ``--dataset`` ambiguous on the command line), so that any spec in ``data_manifests/`` can
+    be named there. A name without a spec is an error listing the known ones.
+    """
+    config = luigi.configuration.get_config()
+    if not config.has_section("datasets"):
+        return {}
+    known = list_datasets()
+    roots = {}
+    for name, value in config.items("datasets"):
+        if name not in known:
+            raise ValueError(
+                f"luigi.cfg [datasets]: {name!r} is not a dataset spec in data_manifests/; "
+                f"known: {', '.join(known)} ({describe_configuration()})"
+            )
+        if value.strip():
+            roots[name] = value.strip()
+    return {name: roots[name] for name in known if name in roots}
 
-    def root(self, dataset: str) -> str | None:
-        value = getattr(self, dataset, None)
-        return value or None
 
-    def configured(self) -> list[str]:
-        """Datasets with a root set, in a fixed order."""
-        return [name for name in list_datasets() if self.root(name)]
+def dataset_root(name: str) -> str | None:
+    """The root of ``name`` in ``[datasets]``, or None."""
+    return dataset_roots().get(name)

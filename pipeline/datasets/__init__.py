@@ -6,7 +6,7 @@ dataset names. ``load_manifest("casme2", root)`` returns a :class:`Manifest` of 
 
 from .adapters import load_manifest
 from .records import ClipRecord, Excluded, Manifest, ManifestError, read_manifest_csv
-from .spec import DatasetSpec, Grouping, SpecError, list_datasets, list_groupings, load_spec
+from .spec import DatasetSpec, Grouping, SpecError, frame_rates, list_datasets, list_groupings, load_spec
 
 __all__ = [
     "ClipRecord",
@@ -16,6 +16,7 @@ __all__ = [
     "Manifest",
     "ManifestError",
     "SpecError",
+    "frame_rates",
     "list_datasets",
     "list_groupings",
     "load_manifest",

@@ -319,6 +319,14 @@ def list_datasets() -> list[str]:
     return sorted(names)
 
 
+def frame_rates(dataset: str) -> dict[str, float]:
+    """``{dataset or part: fps}`` of a dataset (a composite's parts each have their own)."""
+    spec = load_spec(dataset)
+    if spec.kind == "composite":
+        return {part: load_spec(part).fps for part in spec.parts}
+    return {spec.name: spec.fps}
+
+
 def list_groupings(dataset: str) -> list[str]:
     """Names of the class groupings a dataset offers, sorted (``SpecError`` for an unknown dataset)."""
     return sorted(load_spec(dataset).groupings)

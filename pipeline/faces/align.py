@@ -14,7 +14,6 @@ from .errors import FaceNotFoundError
 from .frames import read_frame, resolve_paths
 from .geometry import (
     center_crop_matrix,
-    drift,
     fit_similarity,
     residual_motion,
     similarity_params,
@@ -92,6 +91,58 @@ def _reference_landmarks(
     return np.median(np.stack(stack), axis=0), used
 
 
+#: landmarks that an expression barely moves (nose bridge and base, eye corners): their centroid
+#: follows the head, so its shift in the crop is the clip's residual drift
+RIGID_POINTS = (27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 39, 42, 45)
+
+
+def checked_frames(count: int, reference: int, n: int) -> list[int]:
+    """``n`` frames spread evenly over a clip of ``count`` (the last always among them), not ``reference``."""
+    if n <= 0 or count < 2:
+        return []
+    picks = np.unique(np.round(np.linspace(0, count - 1, n + 1)[1:]).astype(int))
+    return [int(i) for i in picks if i != reference]
+
+
+def _face_check(
+    reader: _ClipReader,
+    backend: LandmarkBackend,
+    face: Face,
+    landmarks: np.ndarray,
+    matrices: Sequence[np.ndarray],
+    reference: int,
+    frames: list[int],
+) -> tuple[list[int], dict[int, float]]:
+    """Detect the face again on ``frames``: those where it is gone, and the drift on the others.
+
+    A frame has the face when a detection lies within half a box width of the reference box. Its
+    drift is the shift, in crop pixels, of the centroid of the :data:`RIGID_POINTS` landmarks
+    against the reference frame's, each mapped by that frame's transform (``matrices[i]``).
+
+    Returns ``(lost frames, {frame: drift in crop px})``.
+    """
+    width = face.box[2] - face.box[0]
+    centre = np.array([(face.box[0] + face.box[2]) / 2, (face.box[1] + face.box[3]) / 2])
+    rigid = list(RIGID_POINTS)
+    origin = transform_points(matrices[reference], landmarks[rigid]).mean(axis=0)
+    lost, drift_px = [], {}
+    for i in frames:
+        gray = reader.read(i)
+        near = [
+            f
+            for f in backend.detect(gray)
+            if np.hypot(*(np.array([(f.box[0] + f.box[2]) / 2, (f.box[1] + f.box[3]) / 2]) - centre))
+            < 0.5 * width
+        ]
+        if not near:
+            lost.append(i)
+            continue
+        points = near[0].landmarks if near[0].landmarks is not None else backend.landmarks(gray, near[0].box)
+        moved = transform_points(matrices[i], points[rigid]).mean(axis=0)
+        drift_px[i] = float(np.hypot(*(moved - origin)))
+    return lost, drift_px
+
+
 def _track_landmarks(
     reader: _ClipReader, backend: LandmarkBackend, index: int, face: Face, first: np.ndarray
 ) -> np.ndarray:
@@ -136,8 +187,12 @@ def align_clip(
         source pixels), ``matrix`` (2 x 3, source -> crop), ``transform`` (scale, rotation, shift),
         ``fit_rms_px`` (landmark-to-template RMS distance in crop pixels), ``fallback`` (None or
         "center"), ``fallback_reason``, ``track_jitter_px`` (track mode), ``residual_motion_px``
-        (phase-correlation shift between consecutive crops: mean, max, per_frame), ``drift_px``
-        (shift of each crop against the first: max, last; slow drift shows here only).
+        (phase-correlation shift between consecutive crops: mean, max, per_frame),
+        ``face_checked_frames`` (``params.qc_face_frames`` frames spread over the clip where the face
+        is detected again), ``face_lost_frames`` (those without a face near the reference box: the
+        face left the frame or was covered), ``drift_px`` (on the checked frames, shift in crop
+        pixels of the rigid landmarks against the reference frame: max, last, per_frame; slow head
+        drift shows here, frame-to-frame ``residual_motion_px`` misses it).
 
     Raises:
         FrameReadError: a frame is missing, empty, truncated, undecodable or of another size.
@@ -177,6 +232,8 @@ def align_clip(
         "track_jitter_px": None,
         "residual_motion_px": None,
         "drift_px": None,
+        "face_checked_frames": [],
+        "face_lost_frames": [],
     }
 
     matrices: np.ndarray | None = None
@@ -232,9 +289,16 @@ def align_clip(
             "max": float(shifts.max()) if shifts.size else 0.0,
             "per_frame": _rounded(shifts, 4),
         }
-        away = drift(out)
+    if index >= 0 and params.qc_face_frames > 0:
+        checked = checked_frames(count, index, params.qc_face_frames)
+        per_frame = matrices if matrices is not None else [matrix] * count
+        lost, away = _face_check(reader, backend, face, landmarks, per_frame, index, checked)
+        qc["face_checked_frames"], qc["face_lost_frames"] = checked, lost
+        values = [away[i] for i in checked if i in away]
         qc["drift_px"] = {
-            "max": float(away.max()) if away.size else 0.0,
-            "last": float(away[-1]) if away.size else 0.0,
+            "method": "rigid landmarks (nose, eye corners) against the reference frame, crop pixels",
+            "max": max(values) if values else None,
+            "last": away.get(checked[-1]) if checked else None,
+            "per_frame": {str(i): round(v, 3) for i, v in away.items()},
         }
     return AlignedClip(frames=out, qc=qc, reference_frame=reference_frame)

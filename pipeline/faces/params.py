@@ -41,6 +41,8 @@ class FaceParams:
             ``"center"`` crops the centre of the frame; both are recorded in the QC dict.
         device: torch device of the FAN backend.
         qc_motion: measure the residual inter-frame motion of the aligned crops for the QC dict.
+        qc_face_frames: how many frames, spread over the clip, the face is detected again on, to
+            flag clips where it is lost and to measure the landmark drift (0: no check).
     """
 
     backend: str = "dlib"
@@ -59,6 +61,7 @@ class FaceParams:
     fallback: str = "skip"
     device: str = "cpu"
     qc_motion: bool = True
+    qc_face_frames: int = 4
 
     def __post_init__(self) -> None:
         choices = {
@@ -71,7 +74,13 @@ class FaceParams:
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"FaceParams.{name} must be one of {allowed}, got {getattr(self, name)!r}")
-        for name, low in (("size", 16), ("reference_frames", 1), ("upsample", 0), ("search_frames", 0)):
+        for name, low in (
+            ("size", 16),
+            ("reference_frames", 1),
+            ("upsample", 0),
+            ("search_frames", 0),
+            ("qc_face_frames", 0),
+        ):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < low:
                 raise ValueError(f"FaceParams.{name} must be an integer >= {low}, got {value!r}")

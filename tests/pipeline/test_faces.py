@@ -13,6 +13,7 @@ import pytest
 from skimage import data
 
 from pipeline.faces import AlignedClip, FaceNotFoundError, FaceParams, FrameReadError, align_clip
+from pipeline.faces.align import checked_frames
 from pipeline.faces.frames import read_frame
 from pipeline.faces.geometry import drift, residual_motion
 from pipeline.faces.parallel import align_many
@@ -352,3 +353,48 @@ def test_cnn_detector_gives_the_same_crop(tmp_path):
     cnn = align_clip(paths, FaceParams(size=64, detector="cnn"))
     assert cnn.qc["backend"] == "dlib-cnn" and cnn.qc["n_faces"] == 1
     assert corr(hog.frames[0], cnn.frames[0]) > 0.95
+
+
+@pytest.mark.parametrize(("dx", "dy"), [(0.0, 0.0), (4.0, 0.0), (0.0, -6.0), (5.0, 5.0)])
+def test_drift_px_reads_a_known_head_translation(tmp_path, dx, dy):
+    """The face moves by (dx, dy) source px over the clip: drift_px.last = that shift times the crop scale."""
+    rng = np.random.default_rng(5)
+    frames = [
+        noisy(cv2.warpAffine(face_canvas(), similarity(0.0, 1.0, (dx * t / 5, dy * t / 5)), (640, 480)), rng)
+        for t in range(6)
+    ]
+    clip = align_clip(write_clip(tmp_path / "d", frames, ext=".png"), FaceParams(qc_face_frames=3))
+    scale = clip.qc["transform"]["scale"]
+    assert clip.qc["face_checked_frames"] == [2, 3, 5] and clip.qc["face_lost_frames"] == []
+    assert clip.qc["drift_px"]["last"] == pytest.approx(np.hypot(dx, dy) * scale, abs=0.5)
+    assert clip.qc["drift_px"]["max"] >= clip.qc["drift_px"]["last"] - 1e-9
+
+
+def test_drift_px_is_small_when_the_face_moves_in_place(tmp_path):
+    """Expression-like change (the mouth region altered) without head motion: rigid-point drift stays near 0."""
+    rng = np.random.default_rng(6)
+    frames = []
+    for t in range(6):
+        frame = face_canvas().copy()
+        frame[270:300, 290:360] = np.clip(frame[270:300, 290:360].astype(int) + 8 * t, 0, 255)
+        frames.append(noisy(frame, rng))
+    clip = align_clip(write_clip(tmp_path / "e", frames, ext=".png"))
+    assert clip.qc["drift_px"]["max"] < 0.5
+
+
+def test_face_lost_on_later_frames_is_flagged(tmp_path):
+    rng = np.random.default_rng(7)
+    blank = np.full((480, 640), BACKGROUND, np.uint8)
+    frames = [noisy(face_canvas(), rng) for _ in range(4)] + [noisy(blank, rng) for _ in range(4)]
+    clip = align_clip(write_clip(tmp_path / "g", frames, ext=".png"), FaceParams(qc_face_frames=4))
+    assert clip.qc["face_checked_frames"] == [2, 4, 5, 7]
+    assert clip.qc["face_lost_frames"] == [4, 5, 7]
+    steady = align_clip(write_clip(tmp_path / "h", frames[:4], ext=".png"))
+    assert steady.qc["face_lost_frames"] == []
+
+
+def test_checked_frames_spread_over_the_clip():
+    assert checked_frames(10, 0, 4) == [2, 4, 7, 9]
+    assert checked_frames(10, 9, 1) == []
+    assert checked_frames(3, 0, 8) == [1, 2]
+    assert checked_frames(1, 0, 4) == [] and checked_frames(10, 0, 0) == []

@@ -1,0 +1,56 @@
+"""Exclusive locks on outputs: two processes never write the same cache, dataset or run at once.
+
+A lock is an advisory ``flock`` on the hidden, empty file ``.<name>.lock`` beside the output. The kernel releases it when
+the holder exits, however it exits, so a killed run leaves no lock that blocks the next one. A
+second writer does not wait: it fails at once with :class:`LockedError`, naming the output and the
+holder's process id, so that concurrent runs on one work dir are an error, not a corruption.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+
+class LockedError(RuntimeError):
+    """Another process is writing the same output."""
+
+
+def lock_path(target: str | os.PathLike) -> Path:
+    """The lock file of ``target``: ``.<name>.lock`` beside it."""
+    target = Path(target)
+    return target.with_name(f".{target.name}.lock")
+
+
+@contextlib.contextmanager
+def exclusive(target: str | os.PathLike, what: str = "output") -> Iterator[Path]:
+    """Hold the lock of ``target`` while the block runs; raise :class:`LockedError` if it is held.
+
+    Args:
+        target: the output being written (file or folder; it need not exist yet).
+        what: how messages name it ("cache", "run", ...).
+    """
+    path = lock_path(target)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
+            raise LockedError(
+                f"{what} {Path(target)} is being written by another process (pid {holder}, lock {path}); "
+                f"wait for it to finish or use another --workdir"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        try:
+            yield path
+        finally:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
