@@ -205,9 +205,11 @@ def _pick_keyframe_clips(preds: dict, n: int) -> list[int]:
     return chosen
 
 
-def aggregate(run_dir: str | os.PathLike, *, keyframe_clips: int = 6) -> dict:
+def aggregate(run_dir: str | os.PathLike, *, keyframe_clips: int = 6, provenance: dict | None = None) -> dict:
     """Pool every finished fold under ``run_dir`` into ``predictions.csv``, ``metrics.json``,
-    ``confusion.png``, ``per_subject.png``, ``keyframes.png`` and ``report.md``; returns the metrics."""
+    ``confusion.png``, ``per_subject.png``, ``keyframes.png`` and ``report.md``; returns the metrics.
+
+    ``provenance`` (e.g. ``{"configuration": [files]}``) is stored in metrics.json and the report."""
     run_dir = Path(run_dir)
     folds = sorted(p.parent for p in run_dir.glob(f"{FOLD_PREFIX}*/fold.json"))
     if not folds:
@@ -245,6 +247,7 @@ def aggregate(run_dir: str | os.PathLike, *, keyframe_clips: int = 6) -> dict:
         "cache": first["cache"],
         "params_hash": first["params_hash"],
         "config": first["config"],
+        **(provenance or {}),
     }
     _write_csv(_prediction_frame(pooled, classes), run_dir / "predictions.csv")
     tag = " [reference-optimistic]" if optimistic else ""

@@ -25,6 +25,7 @@ def render_report(metrics: dict) -> str:
         f"- variant: `{metrics['config']['variant']}`, epochs {metrics['config']['epochs']}, "
         f"input {metrics['config']['input_size']}, max_frames {metrics['config']['max_frames']}",
         f"- {metrics['n_samples']} clips, {metrics['n_subjects']} subjects, {len(classes)} classes",
+        f"- configuration: {configuration_text(metrics.get('configuration'))}",
         "",
         "| accuracy | UF1 | UAR |",
         "|---:|---:|---:|",
@@ -64,6 +65,13 @@ def render_report(metrics: dict) -> str:
         lines.append("No clip has an annotated apex.")
     lines += ["", "![key frames](keyframes.png)", ""]
     return "\n".join(lines)
+
+
+def configuration_text(files: list[str] | None) -> str:
+    """The configuration files a run used, for reports (``None``: not recorded, e.g. the Python API)."""
+    if files is None:
+        return "not recorded (run outside the Luigi tasks)"
+    return ", ".join(f"`{f}`" for f in files) if files else "built-in defaults (no luigi.cfg)"
 
 
 def _fmt(value: float | None) -> str:

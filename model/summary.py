@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from model.report import configuration_text
 from pipeline.atomic import write_text
 
 # Peng et al., arXiv 2009.09179, Table III: LOSO accuracy with the reference protocol
@@ -46,8 +47,12 @@ def benchmark_table(runs: Sequence[tuple[str, Path]]) -> list[dict]:
     return rows
 
 
-def write_benchmark_report(runs: Sequence[tuple[str, Path]], out_path: str | Path) -> list[dict]:
-    """Write ``report.md`` (and ``report.json`` beside it) for the given runs; returns the rows."""
+def write_benchmark_report(
+    runs: Sequence[tuple[str, Path]], out_path: str | Path, configuration: list[str] | None = None
+) -> list[dict]:
+    """Write ``report.md`` (and ``report.json`` beside it) for the given runs; returns the rows.
+
+    ``configuration``: the configuration files used, named in the report."""
     rows = benchmark_table(runs)
     lines = [
         "# AKMNet LOSO benchmark",
@@ -55,6 +60,7 @@ def write_benchmark_report(runs: Sequence[tuple[str, Path]], out_path: str | Pat
         "Metrics pooled over all folds (one fold per subject). UF1 = macro-F1, UAR = mean per-class recall.",
         "Paper: Peng et al., Table III (accuracy only, best epoch chosen on the test subject:",
         "`reference-optimistic`). Compare like with like: protocol `fixed` does not look at the test subject.",
+        f"Configuration: {configuration_text(configuration)}.",
         "",
         "| dataset | protocol | clips | subjects | classes | accuracy | UF1 | UAR | paper accuracy (clips) |",
         "|---|---|---|---|---|---|---|---|---|",

@@ -9,24 +9,37 @@ import luigi
 
 from model.summary import write_benchmark_report
 from tasks.cache import BuildDatasetCache
-from tasks.config import PreprocessMixin, SyntheticMixin, TrainMixin, WorkdirMixin, dataset_roots, train_config
-from tasks.logs import task_log
+from tasks.config import (
+    PreprocessMixin,
+    SyntheticMixin,
+    TrainMixin,
+    WorkdirMixin,
+    dataset_roots,
+    train_config,
+)
+from tasks.configfile import files_read
+from tasks.logs import running
 from tasks.params import forward
-from tasks.train import TrainLOSO, run_name
+from tasks.train import TrainLOSO, check_device, run_name
 
 
 class FullBenchmark(WorkdirMixin, PreprocessMixin, SyntheticMixin, TrainMixin, luigi.Task):
     """Each dataset with a root in ``[datasets]`` (the built-in synthetic set when none has one)."""
 
-    # --workers is Luigi's own (parallel tasks); this is the process pool of one cache build
-    processes = luigi.IntParameter(
-        default=2, config_path={"section": "preprocess", "name": "processes"}, description="build processes"
-    )
+    # the cache build's own parameters, passed on to BuildDatasetCache
+    processes = BuildDatasetCache.processes
+    strict = BuildDatasetCache.strict
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.cfg = train_config(self)
+        check_device(self.cfg.device)
         self.names = list(dataset_roots()) or ["synthetic"]
+        if self.names == ["synthetic"] and self.synthetic_subjects < 2:
+            raise ValueError(
+                f"--synthetic-subjects {self.synthetic_subjects}: LOSO needs >= 2 subjects (valid: 2..99)"
+            )
+        self.requires()  # every cache task validates its parameters now, before any work
 
     def requires(self) -> dict[str, BuildDatasetCache]:
         return {name: forward(self, BuildDatasetCache, dataset=name) for name in self.names}
@@ -48,7 +61,9 @@ class FullBenchmark(WorkdirMixin, PreprocessMixin, SyntheticMixin, TrainMixin, l
         caches = self.input()
         loso = {name: forward(self, TrainLOSO, hdf5=caches[name].path) for name in self.names}
         yield list(loso.values())  # dynamic: TrainLOSO reads the subjects from each built cache
-        with task_log(self.workdir, self.task_id):
+        with running(self, "report"):
             write_benchmark_report(
-                [(name, Path(task.output().path)) for name, task in loso.items()], self.output().path
+                [(name, Path(task.output().path)) for name, task in loso.items()],
+                self.output().path,
+                configuration=files_read(),
             )

@@ -8,7 +8,7 @@ from pathlib import Path
 import luigi
 
 from pipeline.build import build_cache
-from pipeline.datasets import list_datasets, list_groupings, load_manifest
+from pipeline.datasets import frame_rates, list_datasets, list_groupings, load_manifest
 from pipeline.store.format import params_hash
 from pipeline.synthetic import write_dataset
 from tasks.config import (
@@ -19,8 +19,22 @@ from tasks.config import (
     preprocess_params,
     synthetic_params,
 )
-from tasks.logs import task_log
+from tasks.configfile import files_read
+from tasks.logs import running
 from tasks.params import forward
+
+
+def check_band(dataset: str, magnify) -> None:
+    """Temporal band edges must lie below the Nyquist frequency of every frame rate of ``dataset``."""
+    if not magnify.bandpass or magnify.alpha == 0:
+        return
+    for name, fps in frame_rates(dataset).items():
+        if magnify.f_high >= fps / 2:
+            raise ValueError(
+                f"--f-high {magnify.f_high}: must be below the Nyquist frequency of {name} "
+                f"({fps:g} fps / 2 = {fps / 2:g} Hz) for dataset {dataset!r} (valid: 0 <= --f-low < --f-high "
+                f"< {fps / 2:g})"
+            )
 
 
 class SyntheticDataset(WorkdirMixin, SyntheticMixin, luigi.Task):
@@ -32,7 +46,7 @@ class SyntheticDataset(WorkdirMixin, SyntheticMixin, luigi.Task):
         return luigi.LocalTarget(str(Path(self.workdir) / "data" / f"synthetic-{digest}"))
 
     def run(self) -> None:
-        with task_log(self.workdir, self.task_id):
+        with running(self, "synthetic dataset"):
             # write_dataset builds in a temporary folder and renames it when complete
             write_dataset(self.output().path, synthetic_params(self), seed=self.synthetic_seed, progress=True)
 
@@ -54,6 +68,12 @@ class BuildDatasetCache(WorkdirMixin, PreprocessMixin, SyntheticMixin, luigi.Tas
     processes = luigi.IntParameter(
         default=2, config_path={"section": "preprocess", "name": "processes"}, description="build processes"
     )
+    strict = luigi.BoolParameter(
+        default=False,
+        parsing=luigi.BoolParameter.EXPLICIT_PARSING,
+        config_path={"section": "preprocess", "name": "strict"},
+        description="fail the build on any clip that fails or that face QC flags, naming each",
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -68,6 +88,7 @@ class BuildDatasetCache(WorkdirMixin, PreprocessMixin, SyntheticMixin, luigi.Tas
             )
         if self.processes < 1:
             raise ValueError(f"--processes must be >= 1, got {self.processes}")
+        check_band(self.dataset, self.params.magnify)
         root = self.dataset_root()
         if self.dataset == "synthetic" and not root:
             synthetic_params(self)  # validate the generator's settings now, not after scheduling
@@ -96,7 +117,7 @@ class BuildDatasetCache(WorkdirMixin, PreprocessMixin, SyntheticMixin, luigi.Tas
 
     def run(self) -> None:
         root = self.dataset_root() or self.input().path
-        with task_log(self.workdir, self.task_id):
+        with running(self, "cache"):
             manifest = load_manifest(
                 self.dataset,
                 root,
@@ -113,4 +134,6 @@ class BuildDatasetCache(WorkdirMixin, PreprocessMixin, SyntheticMixin, luigi.Tas
                 out,
                 Path(self.workdir) / "qc" / self.cache_name(),
                 workers=self.processes,
+                strict=self.strict,
+                provenance={"configuration": files_read()},
             )

@@ -1,4 +1,4 @@
-"""Per-task log files under ``<workdir>/logs/``."""
+"""Per-task log files under ``<workdir>/logs/``, and the lock + log around a task's ``run``."""
 
 from __future__ import annotations
 
@@ -28,3 +28,17 @@ def task_log(workdir: str | Path, task_id: str) -> Iterator[Path]:
         root.removeHandler(handler)
         root.setLevel(previous)
         handler.close()
+
+
+@contextlib.contextmanager
+def running(task, what: str) -> Iterator[Path]:
+    """Lock the task's output against other processes, and log into its log file while it runs.
+
+    The log names the configuration files in use (``tasks.configfile``).
+    """
+    from pipeline.lock import exclusive
+    from tasks.configfile import describe_configuration
+
+    with exclusive(task.output().path, what), task_log(task.workdir, task.task_id) as path:
+        logging.getLogger(__name__).info("%s: %s", task.task_id, describe_configuration())
+        yield path

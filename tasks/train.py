@@ -11,7 +11,8 @@ from model.loso import aggregate, fold_name, train_fold
 from pipeline.store import open_cache
 from pipeline.store.format import params_hash
 from tasks.config import TrainMixin, WorkdirMixin, train_config
-from tasks.logs import task_log
+from tasks.configfile import files_read
+from tasks.logs import running
 from tasks.params import forward
 
 # settings that change speed, not results: left out of the run name
@@ -24,6 +25,17 @@ def run_name(hdf5: str | Path, cfg: TrainConfig) -> str:
     return f"{Path(hdf5).stem}-{params_hash(settings)}"
 
 
+def check_device(device: str) -> None:
+    """``--device`` must name a device this machine has (checked before any work)."""
+    from model.train import resolve_device
+
+    try:
+        resolve_device(device)
+    except (ValueError, RuntimeError) as err:
+        reason = str(err).removeprefix(f"device {device!r}: ")
+        raise ValueError(f"--device {device!r}: {reason}") from None
+
+
 class _RunMixin(WorkdirMixin, TrainMixin):
     """An HDF5 cache + training configuration; the run folder is named after both."""
 
@@ -32,6 +44,7 @@ class _RunMixin(WorkdirMixin, TrainMixin):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.cfg = train_config(self)
+        check_device(self.cfg.device)
 
     def run_dir(self) -> Path:
         return Path(self.workdir) / "runs" / run_name(self.hdf5, self.cfg)
@@ -51,7 +64,7 @@ class TrainFold(_RunMixin, luigi.Task):
         return luigi.LocalTarget(str(self.run_dir() / fold_name(self.subject) / "fold.json"))
 
     def run(self) -> None:
-        with task_log(self.workdir, self.task_id):
+        with running(self, "fold"):
             train_fold(self.hdf5, self.subject, self.cfg, self.run_dir() / fold_name(self.subject))
 
 
@@ -62,7 +75,15 @@ class TrainLOSO(_RunMixin, luigi.Task):
         super().__init__(*args, **kwargs)
         if not Path(self.hdf5).is_file():
             raise ValueError(f"--hdf5 {self.hdf5!r}: no such file")
-        self.subjects = open_cache(self.hdf5).subjects  # validates the file (CacheError names it)
+        cache = open_cache(self.hdf5)  # validates the file (CacheError names it)
+        self.subjects = cache.subjects
+        if len(cache.clips) == 0:
+            raise ValueError(f"--hdf5 {self.hdf5!r}: the cache holds no clips (LOSO needs >= 2 subjects)")
+        if len(self.subjects) < 2:
+            raise ValueError(
+                f"--hdf5 {self.hdf5!r}: the cache holds {len(cache.clips)} clip(s) of one subject "
+                f"({self.subjects[0]}); LOSO needs >= 2 subjects"
+            )
 
     def requires(self) -> list[TrainFold]:
         return [forward(self, TrainFold, subject=s) for s in self.subjects]
@@ -71,5 +92,5 @@ class TrainLOSO(_RunMixin, luigi.Task):
         return luigi.LocalTarget(str(self.run_dir() / "metrics.json"))
 
     def run(self) -> None:
-        with task_log(self.workdir, self.task_id):
-            aggregate(self.run_dir())
+        with running(self, "run"):
+            aggregate(self.run_dir(), provenance={"configuration": files_read()})
