@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .frames import compact_ranges, escapes, list_frames, unsafe_reason
+from .frames import compact_ranges, contiguous_run, duplicate_numbers, escapes, list_frames, unsafe_reason
 from .locate import base_root, find_annotation, find_clip_dir
 from .records import ClipRecord, Excluded, Manifest, ManifestError
 from .sheets import (
@@ -77,10 +77,30 @@ def _check_clip(base: Path, clips: Path, rel: str, spec: DatasetSpec, prefix: st
             f"frame files in {shown} are symlinks outside the dataset root: {', '.join(outside)}"
         )
         return check
+    twice = duplicate_numbers(listed)
+    if twice:
+        listing = "; ".join(f"{n}: {', '.join(names)}" for n, names in sorted(twice.items()))
+        check.problems.append(
+            f"frame numbers carried by several files in {shown} ({listing}): remove or rename the extra files"
+        )
+        return check
     rel_dir = folder.relative_to(base).as_posix()
     check.frames = tuple(f"{rel_dir}/{name}" for _, name in listed)
     check.numbers = tuple(n for n, _ in listed)
     return check
+
+
+def _strays(check: _ClipCheck, shown: str, span: tuple[int, int] | None) -> None:
+    """Frames cut off from the clip's contiguous run (holding ``span``) by a gap: a problem naming them."""
+    if check.problems or not check.numbers:
+        return
+    first, last = contiguous_run(list(check.numbers), span)
+    stray = [f.rsplit("/", 1)[-1] for f, n in zip(check.frames, check.numbers) if not first <= n <= last]
+    if stray:
+        check.problems.append(
+            f"frame files in {shown} lie outside the clip's contiguous frames {first}..{last}: "
+            f"{', '.join(stray)} (stray or misnumbered: remove or rename them)"
+        )
 
 
 def _correct(
@@ -150,6 +170,10 @@ def read_sheet_dataset(
                 return True
         return False
 
+    if not body:
+        raise ManifestError(
+            f"{sheet}: the sheet has no rows below its header (row {header.row_index + 1}): no clips to read"
+        )
     clip_dir = find_clip_dir(spec, root, variant, clips, fits)
     base = base_root(root, clip_dir)
     part = _Part(
@@ -218,6 +242,7 @@ def read_sheet_dataset(
                     f"(annotated onset..offset {onset}..{offset}, found "
                     f"{check.numbers[0]}..{check.numbers[-1]})"
                 )
+        _strays(check, (clip_dir / rel).as_posix(), (onset, offset))
         if check.problems:
             part.excluded.append(Excluded(where, sample_id, f"{where}: " + "; ".join(check.problems)))
             continue
@@ -335,6 +360,7 @@ def read_folder_dataset(
         else:
             seen[sample_id] = where
         check = _check_clip(base, clip_dir, rel, spec, prefix)
+        _strays(check, where, None)
         problems.extend(check.problems)
         if _exclude(part, where, sample_id, problems, klass, emotion, grouping):
             continue

@@ -39,6 +39,47 @@ def list_frames(folder: Path, frame_regex: str, prefix: str = "") -> list[tuple[
     return out
 
 
+def duplicate_numbers(listed: list[tuple[int, str]]) -> dict[int, list[str]]:
+    """``{frame number: file names}`` for numbers that several files carry (``img02359``, ``img2359``)."""
+    names: dict[int, list[str]] = {}
+    for number, name in listed:
+        names.setdefault(number, []).append(name)
+    return {n: files for n, files in names.items() if len(files) > 1}
+
+
+#: at most this many frame numbers missing in a row inside one clip (SMIC-HS folders lack a few)
+MAX_GAP = 10
+
+
+def contiguous_run(
+    numbers: list[int], span: tuple[int, int] | None = None, max_gap: int = MAX_GAP
+) -> tuple[int, int]:
+    """The run of frame numbers holding ``span`` (onset, offset), else the longest run.
+
+    Numbers belong to one run while at most ``max_gap`` numbers are missing between neighbours.
+
+    Args:
+        numbers: sorted, distinct frame numbers of a clip folder.
+        span: the annotated onset..offset, which must lie inside one run.
+        max_gap: longest tolerated stretch of missing numbers.
+
+    Returns:
+        ``(first, last)`` of the run; frames outside it are strays (a longer gap separates them).
+    """
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n <= runs[-1][1] + 1 + max_gap:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    if span is not None:
+        for first, last in runs:
+            if first <= span[0] and span[1] <= last:
+                return first, last
+    first, last = max(runs, key=lambda r: (r[1] - r[0], -r[0]))
+    return first, last
+
+
 def unsafe_reason(rel: str) -> str | None:
     """Why a sheet-derived relative path cannot be used (absolute, ``..``, empty part), else None."""
     if not rel or rel.strip() != rel:

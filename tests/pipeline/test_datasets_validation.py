@@ -8,6 +8,7 @@ import shutil
 import pytest
 
 from pipeline.datasets import ManifestError, load_manifest
+from pipeline.datasets.frames import contiguous_run
 from tests.pipeline.dataset_trees import (
     CASME2_HEADER,
     CASME2_ROWS,
@@ -113,6 +114,53 @@ def test_frames_missing_on_disk(tmp_path):
         f"{SHEET} row 2": f"{SHEET} row 2: frames missing on disk in {folder}: 48-49 "
         "(annotated onset..offset 46..50, found 46..50)"
     }
+
+
+def test_duplicate_frame_numbers_reject_the_clip_naming_both_files(tmp_path):
+    clips = build_casme2(tmp_path, [GOOD, CASME2_ROWS[2]])
+    folder = clips["sub01/EP02_01f"][0].parent
+    write_frames(folder, ["img047.jpg"])  # 47 again, beside img47.jpg
+    m = load_manifest("casme2", tmp_path)
+    assert [r.sample_id for r in m.rows] == ["sub02/EP09_01"]
+    assert reasons(m) == {
+        f"{SHEET} row 2": f"{SHEET} row 2: frame numbers carried by several files in {folder.as_posix()} "
+        "(47: img047.jpg, img47.jpg): remove or rename the extra files"
+    }
+    with pytest.raises(ManifestError, match=r"img047\.jpg, img47\.jpg"):
+        load_manifest("casme2", tmp_path, strict=True)
+
+
+def test_a_stray_frame_past_a_gap_rejects_the_clip_naming_it(tmp_path):
+    clips = build_casme2(tmp_path, [GOOD, CASME2_ROWS[2]])
+    folder = clips["sub01/EP02_01f"][0].parent
+    write_frames(folder, ["img51.jpg", "img9999.jpg"])  # 51 continues the clip; 9999 does not
+    m = load_manifest("casme2", tmp_path)
+    assert [r.sample_id for r in m.rows] == ["sub02/EP09_01"]
+    assert reasons(m) == {
+        f"{SHEET} row 2": f"{SHEET} row 2: frame files in {folder.as_posix()} lie outside the clip's "
+        "contiguous frames 46..51: img9999.jpg (stray or misnumbered: remove or rename them)"
+    }
+    with pytest.raises(ManifestError, match=r"img9999\.jpg"):
+        load_manifest("casme2", tmp_path, strict=True)
+    (folder / "img9999.jpg").unlink()
+    kept = load_manifest("casme2", tmp_path)
+    assert kept.rows[0].frame_numbers == (46, 47, 48, 49, 50, 51)
+
+
+def test_header_only_sheet_says_it_has_no_rows(tmp_path):
+    build_casme2(tmp_path, [GOOD])
+    write_sheet(tmp_path / SHEET, CASME2_HEADER, [])
+    with pytest.raises(ManifestError, match=r"the sheet has no rows below its header \(row 1\)"):
+        load_manifest("casme2", tmp_path)
+
+
+def test_contiguous_run_holds_the_annotated_span():
+    assert contiguous_run([1, 2, 3, 7, 8, 9, 10], (7, 9), max_gap=0) == (7, 10)
+    assert contiguous_run([1, 2, 3, 7, 8], None, max_gap=0) == (1, 3)
+    assert contiguous_run([1, 2, 3, 7, 8], None, max_gap=3) == (1, 8)  # 4-6 missing: tolerated
+    assert contiguous_run([1, 2, 3, 7, 8], None, max_gap=2) == (1, 3)
+    assert contiguous_run([46, 47, 48, 9999], (46, 48)) == (46, 48)
+    assert contiguous_run([5], (5, 5)) == (5, 5)
 
 
 def test_empty_clip_folder(tmp_path):
