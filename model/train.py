@@ -12,6 +12,8 @@ import contextlib
 import logging
 import math
 import os
+import pickle
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -185,17 +187,62 @@ def predict(model: AKMNet, dataset: Dataset, cfg: TrainConfig, device: torch.dev
     return result
 
 
+class CheckpointError(ValueError):
+    """A checkpoint cannot be written or read; the message names the file and the cause."""
+
+
 def save_checkpoint(path: str | os.PathLike, state: dict) -> None:
-    """Atomically ``torch.save`` a dict of tensors / plain Python values."""
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+    """Atomically ``torch.save`` a dict of tensors / plain Python values.
+
+    Raises :class:`CheckpointError` naming the file when it cannot be written (e.g. a full disk);
+    the previous checkpoint at ``path``, if any, is left as it was.
+    """
+    try:
+        with atomic_path(path) as tmp:
+            torch.save(state, tmp)
+    except (OSError, RuntimeError) as err:
+        free = _free_bytes(Path(path).parent)
+        where = f"; {free / 2**20:.0f} MiB free on its disk" if free is not None else ""
+        raise CheckpointError(
+            f"{path}: cannot write the checkpoint ({type(err).__name__}: {str(err).splitlines()[0]}{where})"
+        ) from err
+
+
+def _free_bytes(folder: Path) -> int | None:
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return None
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict:
-    """Load a checkpoint written by :func:`fit` with ``weights_only=True``; checks its format tag."""
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    """Load a checkpoint written by :func:`fit` (tensors and plain values only; ``weights_only=True``).
+
+    Raises :class:`CheckpointError` naming the file for an empty, truncated or foreign file, or one
+    holding anything but tensors and plain values (which is never unpickled).
+    """
+    path = Path(path)
+    if path.stat().st_size == 0:
+        raise CheckpointError(
+            f"{path}: the checkpoint file is empty (an interrupted write?); delete it to retrain"
+        )
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        if "unsupported global" not in str(err).lower():  # not a refused object: a damaged file
+            raise CheckpointError(
+                f"{path}: the checkpoint is truncated or not a PyTorch file ({err})"
+            ) from err
+        raise CheckpointError(
+            f"{path}: the checkpoint holds objects other than tensors and plain values, so it was not "
+            f"written by this toolkit or was altered; it is not loaded (delete it to retrain)"
+        ) from err
+    except Exception as err:  # a damaged file fails anywhere in the parser (EOFError, KeyError, ...)
+        raise CheckpointError(
+            f"{path}: the checkpoint is truncated or not a PyTorch file ({type(err).__name__}); delete it to retrain"
+        ) from err
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path}: not an AKMNet checkpoint (format {CHECKPOINT_FORMAT!r} expected)")
+        raise CheckpointError(f"{path}: not an AKMNet checkpoint (format {CHECKPOINT_FORMAT!r} expected)")
     return state
 
 

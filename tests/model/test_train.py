@@ -4,7 +4,16 @@ import pytest
 import torch
 
 from model.config import TrainConfig
-from model.train import build_model, fit, learning_rate, load_checkpoint, predict
+from model.train import (
+    CHECKPOINT_FORMAT,
+    CheckpointError,
+    build_model,
+    fit,
+    learning_rate,
+    load_checkpoint,
+    predict,
+    save_checkpoint,
+)
 
 CFG = dict(epochs=3, batch_size=4, micro_batch_size=2, input_size=64, lr=0.01, seed=3, width=16)
 
@@ -87,3 +96,53 @@ def test_config_round_trip():
     assert TrainConfig.from_dict(cfg.to_dict()) == cfg
     with pytest.raises(ValueError, match="bogus"):
         TrainConfig.from_dict({"bogus": 1})
+
+
+class _Executes:
+    def __reduce__(self):
+        return (print, ("this must never run",))
+
+
+def test_checkpoint_errors_name_the_file_and_never_unpickle_objects(tmp_path, capsys):
+    good = tmp_path / "good.pt"
+    save_checkpoint(good, {"format": CHECKPOINT_FORMAT, "epoch": 3, "w": torch.zeros(2)})
+    assert load_checkpoint(good)["epoch"] == 3
+    tampered = tmp_path / "tampered.pt"
+    torch.save({"format": CHECKPOINT_FORMAT, "x": _Executes()}, tampered)
+    with pytest.raises(CheckpointError, match=r"tampered\.pt: the checkpoint holds objects other") as err:
+        load_checkpoint(tampered)
+    assert "weights_only" not in str(err.value)
+    assert "this must never run" not in capsys.readouterr().out
+    empty = tmp_path / "empty.pt"
+    empty.write_bytes(b"")
+    with pytest.raises(CheckpointError, match=r"empty\.pt: the checkpoint file is empty"):
+        load_checkpoint(empty)
+    data = good.read_bytes()
+    for name, content in (("half.pt", data[: len(data) // 2]), ("junk.pt", b"not a checkpoint")):
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(
+            CheckpointError, match=rf"{name}: the checkpoint is truncated or not a PyTorch file"
+        ):
+            load_checkpoint(tmp_path / name)
+    torch.save({"epoch": 1}, tmp_path / "foreign.pt")
+    with pytest.raises(CheckpointError, match=r"foreign\.pt: not an AKMNet checkpoint"):
+        load_checkpoint(tmp_path / "foreign.pt")
+
+
+def test_a_failed_checkpoint_write_names_the_file_and_keeps_the_old_one(tmp_path, monkeypatch):
+    path = tmp_path / "ck.pt"
+    save_checkpoint(path, {"format": CHECKPOINT_FORMAT, "epoch": 1})
+
+    def full_disk(*args, **kwargs):
+        raise RuntimeError(
+            "[enforce fail at inline_container.cc:778] . PytorchStreamWriter failed writing file"
+        )
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    with pytest.raises(
+        CheckpointError, match=r"ck\.pt: cannot write the checkpoint \(RuntimeError: .*MiB free"
+    ):
+        save_checkpoint(path, {"format": CHECKPOINT_FORMAT, "epoch": 2})
+    monkeypatch.undo()
+    assert load_checkpoint(path)["epoch"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ck.pt"]
