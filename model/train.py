@@ -231,12 +231,12 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
     except pickle.UnpicklingError as err:
         if "unsupported global" not in str(err).lower():  # not a refused object: a damaged file
             raise CheckpointError(
-                f"{path}: the checkpoint is truncated or not a PyTorch file ({err})"
-            ) from err
+                f"{path}: the checkpoint is truncated or not a PyTorch file; delete it to retrain"
+            ) from None
         raise CheckpointError(
             f"{path}: the checkpoint holds objects other than tensors and plain values, so it was not "
             f"written by this toolkit or was altered; it is not loaded (delete it to retrain)"
-        ) from err
+        ) from None
     except Exception as err:  # a damaged file fails anywhere in the parser (EOFError, KeyError, ...)
         raise CheckpointError(
             f"{path}: the checkpoint is truncated or not a PyTorch file ({type(err).__name__}); delete it to retrain"
