@@ -199,12 +199,12 @@ def _run_clips(
 def failure_summary(failed: dict[str, str]) -> str:
     """Failed clips grouped by reason, one line each: ``  3 clip(s): <reason> (e.g. sub01/EP01)``.
 
-    The reason is the error text with paths and clip names replaced by ``…`` so that clips that
-    failed for the same cause fall together.
+    The reason is the error text with paths and clip names replaced by ``…`` and numbers by ``#``,
+    so that clips that failed for the same cause fall together.
     """
     groups: dict[str, list[str]] = {}
     for sid, err in failed.items():
-        generic = re.sub(r"\S*/\S*", "…", err.replace(sid, "…"))
+        generic = re.sub(r"\d+", "#", re.sub(r"[^\s()]*/[^\s()]*", "…", err.replace(sid, "…")))
         groups.setdefault(generic, []).append(sid)
     ranked = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
     return "\n".join(f"  {len(ids)} clip(s): {reason} (e.g. {ids[0]})" for reason, ids in ranked)

@@ -173,37 +173,3 @@ def test_two_workers_share_folds_through_luigid(tmp_path, blob_cache):
     metrics = json.loads((run_dirs[0] / "metrics.json").read_text())
     assert metrics["n_subjects"] == 3 and metrics["n_samples"] == 12
     assert daemon.returncode is not None  # luigid stopped
-
-
-@pytest.mark.slow
-def test_full_benchmark_end_to_end_on_tiny_synthetic(tmp_path):
-    from tasks import FullBenchmark
-
-    params = {
-        "workdir": str(tmp_path / "work"),
-        "synthetic_subjects": 3,
-        "synthetic_clips_per_class": 1,
-        "synthetic_clip_length": (14, 16),
-        "synthetic_blink_frames": 6,
-        "face_size": 64,
-        "processes": 1,
-        **TINY_TRAIN,
-    }
-    bench = FullBenchmark(**params)
-    result = run_luigi(bench)
-    assert result.scheduling_succeeded, result.summary_text
-    report = Path(bench.output().path).read_text()
-    assert "| synthetic | fixed | 15 | 3 | 5 |" in report
-    metrics_files = list((tmp_path / "work" / "runs").glob("*/metrics.json"))
-    assert len(metrics_files) == 1
-    metrics = json.loads(metrics_files[0].read_text())
-    assert {"accuracy", "uf1", "uar", "n_samples", "n_subjects", "classes", "per_subject", "protocol"} <= set(
-        metrics
-    )
-    assert metrics["n_samples"] == 15 and metrics["protocol"] == "fixed"
-    assert sorted(metrics["per_subject"]) == ["sub01", "sub02", "sub03"]
-    assert list((tmp_path / "work" / "cache").glob("synthetic-*.h5"))
-    assert (tmp_path / "work" / "logs").is_dir() and any((tmp_path / "work" / "logs").iterdir())
-    # a second invocation finds everything complete; other settings are not mixed into this report
-    assert FullBenchmark(**params).complete()
-    assert not FullBenchmark(**{**params, "epochs": 2}).complete()

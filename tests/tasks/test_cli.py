@@ -1,0 +1,340 @@
+"""What a user types: every README command and option through the installed executables.
+
+Each ``luigi`` call is a subprocess of the ``luigi`` executable beside this Python, run from a
+folder without luigi.cfg (so the shipped configuration must be found) on tiny fixtures. Failures
+must exit non-zero with a message naming the file or option, and leave nothing that looks complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import pytest
+
+from pipeline.lock import exclusive
+from pipeline.store import CacheWriter
+from tests.model.conftest import write_blob_cache
+from tests.pipeline.dataset_trees import CASME2_ROWS, build_casme2
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+SHIPPED_CFG = str(REPO / "luigi.cfg")
+TINY_SYNTHETIC = [
+    "--subjects",
+    "2",
+    "--clips-per-class",
+    "1",
+    "--clip-length",
+    "14",
+    "16",
+    "--blink-frames",
+    "6",
+]
+TINY_TRAIN = ["--epochs", "1", "--input-size", "64", "--max-frames", "4", "--batch-size", "4"]
+FAILED = 30  # [retcode] task_failed
+REFUSED = 40  # [retcode] unhandled_exception: the task could not be built (bad parameter)
+CASME2_CLIPS = len([row for row in CASME2_ROWS if row[-1] != "fear"])  # casme2-5class drops fear
+
+
+def run(
+    args: list[str], cwd: Path, env: dict | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if k not in ("LUIGI_CONFIG_PATH", "PYTHONPATH")}
+    return subprocess.run(
+        args, cwd=cwd, env={**environment, **(env or {})}, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def luigi(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    return run([str(BIN / "luigi"), "--module", "tasks", *args, "--local-scheduler"], cwd, env)
+
+
+def output(result: subprocess.CompletedProcess) -> str:
+    return result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def synthetic_root(tmp_path_factory) -> Path:
+    """``python -m pipeline.synthetic`` as the README shows it: 2 subjects x 5 classes."""
+    folder = tmp_path_factory.mktemp("synthetic")
+    out, montage = folder / "data", folder / "montage.png"
+    result = run(
+        [
+            sys.executable,
+            "-m",
+            "pipeline.synthetic",
+            "--out",
+            str(out),
+            "--seed",
+            "3",
+            "--montage",
+            str(montage),
+        ]
+        + TINY_SYNTHETIC
+        + ["--quiet"],
+        folder,
+    )
+    assert result.returncode == 0, output(result)
+    assert montage.is_file() and (out / "synthetic-truth.json").is_file()
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["sub01", "sub02"]
+    return out
+
+
+@pytest.fixture
+def casme2_root(tmp_path) -> Path:
+    root = tmp_path / "CASME2"
+    build_casme2(root)
+    return root
+
+
+def test_dataset_inspection_command(synthetic_root, tmp_path):
+    result = run(
+        [sys.executable, "-m", "pipeline.datasets", "--dataset", "synthetic", "--root", str(synthetic_root),
+         "--out", str(tmp_path / "synthetic.csv")],
+        tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, output(result)
+    lines = (tmp_path / "synthetic.csv").read_text().splitlines()
+    assert len([line for line in lines if line and not line.startswith("#")]) == 1 + 10  # header + clips
+
+
+def test_build_dataset_cache_with_every_preprocessing_option(synthetic_root, tmp_path):
+    work = tmp_path / "work"
+    result = luigi(
+        "BuildDatasetCache", "--dataset", "synthetic", "--root", str(synthetic_root), "--workdir", str(work),
+        "--face-size", "64", "--face-detector", "hog", "--face-backend", "dlib", "--face-mode", "reference",
+        "--alpha", "5", "--f-low", "1", "--f-high", "40", "--pyramid", "octave", "--temporal-filter", "ideal",
+        "--sigma", "1", "--attenuate", "true", "--frames", "raw", "--grouping", "synthetic-5class",
+        "--keep-raw", "true", "--processes", "1", "--strict", "true", "--workers", "1",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, output(result)
+    (cache,) = (work / "cache").glob("synthetic-*.h5")
+    with h5py.File(cache, "r") as f:
+        params = json.loads(f.attrs["params"])
+        assert len(f["clips"]) > 0
+    assert params["faces"] == {
+        **params["faces"],
+        "size": 64,
+        "detector": "hog",
+        "backend": "dlib",
+        "mode": "reference",
+    }
+    assert params["magnify"] == {
+        **params["magnify"], "alpha": 5.0, "f_low": 1.0, "f_high": 40.0, "pyramid": "octave",
+        "temporal_filter": "ideal", "sigma": 1.0, "attenuate": True,
+    }  # fmt: skip
+    assert (params["keep_raw"], params["variant"], params["grouping"]) == (True, "raw", "synthetic-5class")
+    qc = json.loads((work / "qc" / cache.stem / "qc.json").read_text())["summary"]
+    assert qc["status"] == "complete" and qc["n_written"] == 10
+    assert qc["configuration"] == [SHIPPED_CFG]  # run from a folder without luigi.cfg
+    info = run([sys.executable, "-m", "pipeline.store", "info", str(cache)], tmp_path)
+    assert info.returncode == 0 and "synthetic" in info.stdout, output(info)
+
+
+def test_train_loso_with_every_training_option(tmp_path):
+    cache = tmp_path / "blobs.h5"
+    write_blob_cache(cache, subjects=2, per_subject=4, size=64)
+    work = tmp_path / "work"
+    result = luigi(
+        "TrainLOSO", "--hdf5", str(cache), "--workdir", str(work), "--epochs", "2", "--protocol", "fixed",
+        "--variant", "all", "--device", "cpu", "--seed", "1", "--batch-size", "4", "--input-size", "64",
+        "--max-frames", "4", "--lr", "0.01", "--width", "8", "--subtract-onset", "true", "--workers", "2",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, output(result)
+    (metrics_path,) = (work / "runs").glob("*/metrics.json")
+    metrics = json.loads(metrics_path.read_text())
+    cfg = metrics["config"]
+    assert (cfg["epochs"], cfg["protocol"], cfg["variant"], cfg["device"], cfg["seed"]) == (
+        2,
+        "fixed",
+        "all",
+        "cpu",
+        1,
+    )
+    assert (cfg["batch_size"], cfg["input_size"], cfg["max_frames"], cfg["lr"], cfg["width"]) == (
+        4,
+        64,
+        4,
+        0.01,
+        8,
+    )
+    assert cfg["subtract_onset"] is True and metrics["n_samples"] == 8 and metrics["n_subjects"] == 2
+    assert metrics["configuration"] == [SHIPPED_CFG]
+    assert f"configuration: `{SHIPPED_CFG}`" in (metrics_path.parent / "report.md").read_text()
+
+
+@pytest.mark.slow
+def test_full_benchmark_from_a_folder_without_luigi_cfg(tmp_path):
+    from tasks import FullBenchmark
+
+    work = tmp_path / "work"
+    options = ["--workdir", str(work), "--face-size", "64", "--synthetic-subjects", "2",
+               "--synthetic-clips-per-class", "1", "--synthetic-clip-length", "[14, 16]",
+               "--synthetic-blink-frames", "6", *TINY_TRAIN]  # fmt: skip
+    result = luigi("FullBenchmark", *options, cwd=tmp_path)
+    assert result.returncode == 0, output(result)
+    report = (work / "report.md").read_text()
+    assert "| synthetic | fixed | 10 | 2 | 5 |" in report
+    assert f"Configuration: `{SHIPPED_CFG}`." in report
+    (metrics_path,) = (work / "runs").glob("*/metrics.json")
+    metrics = json.loads(metrics_path.read_text())
+    assert metrics["n_samples"] == 10 and sorted(metrics["per_subject"]) == ["sub01", "sub02"]
+    assert any((work / "logs").iterdir())
+    again = luigi("FullBenchmark", *options, cwd=tmp_path)
+    assert again.returncode == 0 and "complete ones were encountered" in output(again)
+    # the same settings built in Python are complete; other settings are not mixed into this report
+    params = {"workdir": str(work), "face_size": 64, "synthetic_subjects": 2, "synthetic_clips_per_class": 1,
+              "synthetic_clip_length": (14, 16), "synthetic_blink_frames": 6, "epochs": 1, "input_size": 64,
+              "max_frames": 4, "batch_size": 4}  # fmt: skip
+    assert FullBenchmark(**params).complete()
+    assert not FullBenchmark(**{**params, "epochs": 2}).complete()
+
+
+def test_the_readme_build_command_parses_dataset_and_names_an_unknown_one(tmp_path, casme2_root):
+    result = luigi("BuildDatasetCache", "--dataset", "casme9", "--root", str(casme2_root), cwd=tmp_path)
+    assert result.returncode == REFUSED
+    assert "--dataset 'casme9' is unknown; known datasets: casme1, casme2" in output(result)
+    assert "ambiguous option" not in output(result)
+
+
+def test_a_bad_clip_is_left_out_and_named_or_fails_the_strict_build(tmp_path, casme2_root):
+    (casme2_root / "CASME2_RAW_selected/sub02/EP09_01/img101.jpg").write_bytes(b"not a jpeg")
+    common = ["--dataset", "casme2", "--root", str(casme2_root), "--face-mode", "none", "--face-size", "32",
+              "--alpha", "0", "--processes", "1"]  # fmt: skip
+    work = tmp_path / "strict"
+    strict = luigi("BuildDatasetCache", *common, "--workdir", str(work), "--strict", "true", cwd=tmp_path)
+    assert strict.returncode == FAILED, output(strict)
+    assert "sub02/EP09_01" in output(strict) and "img101.jpg" in output(strict)
+    assert not list((work / "cache").glob("*.h5"))
+    (qc_path,) = (work / "qc").glob("*/qc.json")
+    qc = json.loads(qc_path.read_text())
+    assert qc["summary"]["status"] == "failed" and list(qc["summary"]["failed"]) == ["sub02/EP09_01"]
+    work = tmp_path / "lenient"
+    lenient = luigi("BuildDatasetCache", *common, "--workdir", str(work), cwd=tmp_path)
+    assert lenient.returncode == 0, output(lenient)
+    (qc_path,) = (work / "qc").glob("*/qc.json")
+    summary = json.loads(qc_path.read_text())["summary"]
+    assert summary["status"] == "complete" and summary["n_written"] == CASME2_CLIPS - 1
+    assert list(summary["failed"]) == ["sub02/EP09_01"] and "img101.jpg" in summary["failed"]["sub02/EP09_01"]
+    log = "".join(p.read_text() for p in (work / "logs").glob("BuildDatasetCache*.log"))
+    assert "sub02/EP09_01 failed" in log and "img101.jpg" in log
+
+
+def test_every_clip_failing_exits_non_zero_with_the_reasons(tmp_path, casme2_root):
+    # 16x16 frames hold no face: every clip fails face detection
+    work = tmp_path / "work"
+    result = luigi("BuildDatasetCache", "--dataset", "casme2", "--root", str(casme2_root),
+                   "--workdir", str(work), "--face-size", "32", "--processes", "1", cwd=tmp_path)  # fmt: skip
+    assert result.returncode == FAILED, output(result)
+    text = output(result)
+    assert f"no clip of casme2 could be processed ({CASME2_CLIPS} failed); by reason:" in text
+    assert f"{CASME2_CLIPS} clip(s): FaceNotFoundError: no face found for clip … no face on frames #..#" in text
+    assert not list((work / "cache").glob("*.h5"))
+    (qc_path,) = (work / "qc").glob("*/qc.json")
+    qc = json.loads(qc_path.read_text())
+    assert qc["summary"]["status"] == "failed" and len(qc["summary"]["failed"]) == CASME2_CLIPS
+    assert all("no face" in clip["error"] for clip in qc["clips"].values())
+
+
+def test_a_file_that_is_not_a_spreadsheet_fails_naming_it(tmp_path, casme2_root):
+    sheet = casme2_root / "CASME2-coding-20140508.xlsx"
+    sheet.write_text("this is not a spreadsheet")
+    result = luigi("BuildDatasetCache", "--dataset", "casme2", "--root", str(casme2_root),
+                   "--workdir", str(tmp_path / "work"), cwd=tmp_path)  # fmt: skip
+    assert result.returncode == FAILED
+    assert str(sheet) in output(result)
+    assert not (tmp_path / "work" / "cache").exists() or not list((tmp_path / "work" / "cache").glob("*.h5"))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["FullBenchmark", "--device", "cuda"], "--device 'cuda': CUDA is not available on this machine"),
+        (["TrainLOSO", "--hdf5", "{cache}", "--device", "cuda:3"], "--device 'cuda:3'"),
+        (["BuildDatasetCache", "--dataset", "synthetic", "--alpha", "10", "--f-low", "1", "--f-high", "150"],
+         "--f-high 150.0: must be below the Nyquist frequency of synthetic (200 fps / 2 = 100 Hz)"),
+        (["BuildDatasetCache", "--dataset", "casme2", "--root", "{casme2}", "--f-low", "1", "--f-high", "100"],
+         "Nyquist frequency of casme2 (200 fps / 2 = 100 Hz)"),
+        (["FullBenchmark", "--synthetic-subjects", "1"], "--synthetic-subjects 1: LOSO needs >= 2 subjects"),
+        (["TrainLOSO", "--hdf5", "{one_subject}"], "one subject (sub00); LOSO needs >= 2 subjects"),
+        (["TrainLOSO", "--hdf5", "{empty}"], "the cache holds no clips (LOSO needs >= 2 subjects)"),
+        (["TrainLOSO", "--hdf5", "{not_hdf5}"], "not_hdf5.h5"),
+    ],
+)  # fmt: skip
+def test_bad_options_fail_before_any_work(tmp_path, casme2_root, args, message):
+    files = {"cache": tmp_path / "blobs.h5", "one_subject": tmp_path / "one.h5", "empty": tmp_path / "empty.h5",
+             "not_hdf5": tmp_path / "not_hdf5.h5", "casme2": casme2_root}  # fmt: skip
+    write_blob_cache(files["cache"], subjects=2, per_subject=2, size=64)
+    write_blob_cache(files["one_subject"], subjects=1, per_subject=2, size=64)
+    with CacheWriter(files["empty"], dataset="none", params={}, classes=["a", "b"]):
+        pass
+    files["not_hdf5"].write_text("plain text")
+    work = tmp_path / "work"
+    result = luigi(*[a.format(**files) for a in args], "--workdir", str(work), cwd=tmp_path)
+    assert result.returncode == REFUSED, output(result)
+    assert message in output(result)
+    assert not work.exists()  # nothing was started
+
+
+def test_unknown_dataset_in_the_configuration_is_an_error_listing_the_known(tmp_path):
+    cfg = tmp_path / "luigi.cfg"
+    cfg.write_text(open(SHIPPED_CFG).read().replace("megc2019 =\n", "megc2019 =\ncasme3 = /data/CASME3\n"))
+    result = luigi("FullBenchmark", "--workdir", str(tmp_path / "work"), cwd=tmp_path)
+    assert result.returncode == REFUSED
+    assert (
+        "luigi.cfg [datasets]: 'casme3' is not a dataset spec in data_manifests/; known: casme1, casme2"
+        in output(result)
+    )
+    assert f"configuration: {cfg}" in output(result)
+
+
+def test_a_spec_name_in_the_configuration_is_used(tmp_path, synthetic_root):
+    cfg = tmp_path / "luigi.cfg"
+    cfg.write_text(
+        open(SHIPPED_CFG).read().replace("megc2019 =\n", f"megc2019 =\nsynthetic = {synthetic_root}\n")
+    )
+    result = luigi("BuildDatasetCache", "--dataset", "synthetic", "--workdir", str(tmp_path / "work"),
+                   "--face-size", "32", "--alpha", "0", "--processes", "1", cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, output(result)
+    manifest = next((tmp_path / "work" / "cache").glob("*.manifest.csv")).read_text()
+    assert str(synthetic_root) in manifest
+    assert not (tmp_path / "work" / "data").exists()  # the configured root, not a generated set
+
+
+def test_a_second_writer_of_the_same_output_fails_clearly(tmp_path):
+    cache = tmp_path / "blobs.h5"
+    write_blob_cache(cache, subjects=2, per_subject=2, size=64)
+    work = tmp_path / "work"
+    args = ["TrainLOSO", "--hdf5", str(cache), "--workdir", str(work), *TINY_TRAIN, "--workers", "1"]
+    first = luigi(*args, cwd=tmp_path)
+    assert first.returncode == 0, output(first)
+    (run_dir,) = (work / "runs").iterdir()
+    (run_dir / "metrics.json").unlink()  # the aggregate must be redone, while "another process" holds it
+    with exclusive(run_dir / "metrics.json", "run"):
+        second = luigi(*args, cwd=tmp_path)
+    assert second.returncode == FAILED
+    assert f"run {run_dir / 'metrics.json'} is being written by another process (pid {os.getpid()}" in output(
+        second
+    )
+    assert not (run_dir / "metrics.json").exists()
+    third = luigi(*args, cwd=tmp_path)
+    assert third.returncode == 0 and (run_dir / "metrics.json").is_file()
+
+
+@pytest.mark.skipif(
+    not (REPO / ".venv" / "bin" / ".installed").is_file() or BIN != REPO / ".venv" / "bin",
+    reason="make run uses the repository's .venv",
+)
+def test_make_run_exits_non_zero_when_the_pipeline_fails(tmp_path):
+    result = run(
+        ["make", "-s", "-C", str(REPO), "run", f"ARGS=--device cuda --workdir {tmp_path / 'work'}"], tmp_path
+    )
+    assert result.returncode != 0
+    assert "--device 'cuda'" in output(result)
