@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, fields
 
-from model.akmnet import BATCH_NORMS, check_variant
+from model.akmnet import BATCH_NORMS, FIXED_VARIANTS, check_variant
+from pipeline.validation import ParamError, require
 
 PROTOCOLS = ("fixed", "inner-val", "reference-optimistic")
 
@@ -83,8 +84,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         def need(ok: bool, name: str, what: str) -> None:
-            if not ok:
-                raise ValueError(f"TrainConfig.{name}: expected {what}, got {getattr(self, name)!r}")
+            require(ok, "TrainConfig", name, f"must be {what}", getattr(self, name))
 
         need(isinstance(self.epochs, int) and self.epochs >= 1, "epochs", "an integer >= 1")
         for name in ("lr", "momentum", "weight_decay", "lr_min", "loss_separation", "loss_count"):
@@ -113,7 +113,12 @@ class TrainConfig:
         try:
             check_variant(self.variant)
         except ValueError as err:
-            raise ValueError(f"TrainConfig.{err}") from None
+            raise ParamError(
+                "TrainConfig",
+                "variant",
+                f"must be one of {FIXED_VARIANTS} or 'uniform-N' (N >= 1)",
+                self.variant,
+            ) from err
         need(isinstance(self.input_size, int) and self.input_size >= 64, "input_size", "an integer >= 64")
         need(self.max_frames is None or self.max_frames >= 1, "max_frames", "None or an integer >= 1")
         need(self.source in ("magnified", "raw"), "source", "'magnified' or 'raw'")

@@ -10,6 +10,7 @@ from typing import Any
 from pipeline.faces import FaceParams
 from pipeline.magnify import MagnifyParams
 from pipeline.store.format import params_hash, params_json
+from pipeline.validation import require
 
 VARIANTS = ("raw", "reg")
 
@@ -46,25 +47,27 @@ class PreprocessParams:
     grouping: str | None = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.faces, FaceParams):
-            raise ValueError(f"PreprocessParams.faces must be a FaceParams, got {type(self.faces).__name__}")
-        if not isinstance(self.magnify, MagnifyParams):
-            raise ValueError(
-                f"PreprocessParams.magnify must be a MagnifyParams, got {type(self.magnify).__name__}"
-            )
-        if not isinstance(self.keep_raw, bool):
-            raise ValueError(f"PreprocessParams.keep_raw must be a bool, got {self.keep_raw!r}")
-        if self.magnify.alpha < 0:
-            raise ValueError(
-                f"PreprocessParams.magnify.alpha must be >= 0 for a cache build (0 = no magnification), "
-                f"got {self.magnify.alpha}"
-            )
-        if self.variant not in VARIANTS:
-            raise ValueError(f"PreprocessParams.variant must be one of {VARIANTS}, got {self.variant!r}")
-        if self.grouping is not None and (not isinstance(self.grouping, str) or not self.grouping):
-            raise ValueError(
-                f"PreprocessParams.grouping must be a non-empty string or None: {self.grouping!r}"
-            )
+        owner = "PreprocessParams"
+        require(isinstance(self.faces, FaceParams), owner, "faces", "must be a FaceParams", self.faces)
+        require(
+            isinstance(self.magnify, MagnifyParams), owner, "magnify", "must be a MagnifyParams", self.magnify
+        )
+        require(isinstance(self.keep_raw, bool), owner, "keep_raw", "must be True or False", self.keep_raw)
+        require(
+            self.magnify.alpha >= 0,
+            "MagnifyParams",
+            "alpha",
+            "must be >= 0 for a cache build (0 = no magnification)",
+            self.magnify.alpha,
+        )
+        require(self.variant in VARIANTS, owner, "variant", f"must be one of {VARIANTS}", self.variant)
+        require(
+            self.grouping is None or (isinstance(self.grouping, str) and bool(self.grouping)),
+            owner,
+            "grouping",
+            "must be a non-empty string or None",
+            self.grouping,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Nested plain dict (what the cache stores in its ``params`` attribute)."""

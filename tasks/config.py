@@ -60,6 +60,7 @@ def preprocess_params(task: luigi.Task) -> PreprocessParams:
         task,
         PreprocessParams,
         rename=PREPROCESS_RENAME,
+        nested={"MagnifyParams": ("", None), "FaceParams": ("face_", None)},
         faces=build_dataclass(task, FaceParams, prefix="face_"),
         magnify=build_dataclass(task, MagnifyParams),
     )

@@ -27,12 +27,16 @@ def files_read() -> list[str]:
     return list(dict.fromkeys(str(Path(p).resolve()) for p in paths if os.path.isfile(p)))
 
 
-#: ``[retcode]`` of the luigi command: every kind of failure exits non-zero (Luigi's defaults are 0).
+#: ``[retcode]`` of the luigi command: every failure exits non-zero (Luigi's defaults are 0).
 #: Applied where a configuration file does not set them; luigi.cfg pins the same values.
+#: ``already_running`` and ``not_run`` stay 0: with a central scheduler, folds that another worker
+#: runs are reported so ("run by another worker", "not granted run permission"), which is how folds
+#: are shared, not a failure. Two processes writing one output meet the tasks' own locks instead
+#: (``task_failed``), and Luigi's command-line pid lock is off (``[core] no_lock``).
 RETCODES = {
-    "already_running": 10,
+    "already_running": 0,
     "missing_data": 20,
-    "not_run": 25,
+    "not_run": 0,
     "task_failed": 30,
     "scheduling_error": 35,
     "unhandled_exception": 40,

@@ -18,6 +18,8 @@ from typing import Any, Literal
 
 import luigi
 
+from pipeline.validation import ParamError
+
 
 def _unwrap_optional(tp: Any) -> tuple[Any, bool]:
     """``float | None`` -> (float, True); ``float`` -> (float, False)."""
@@ -96,28 +98,35 @@ def build_dataclass(
     *,
     prefix: str = "",
     rename: dict[str, str] | None = None,
+    nested: dict[str, tuple[str, dict[str, str] | None]] | None = None,
     **overrides: Any,
 ) -> Any:
     """Instantiate ``dc_type`` from the task's parameters (the dataclass validates itself).
 
-    A ``ValueError`` from validation is re-raised naming the command-line option.
+    A :class:`~pipeline.validation.ParamError` is re-raised naming the command-line option:
+    ``BuildDatasetCache: --face-size: must be an integer >= 16, got 4 (FaceParams.size)``.
+    ``nested`` maps the owner of a nested dataclass's field (``"MagnifyParams"``) to its
+    ``(prefix, rename)``, for rules the outer class checks on inner fields.
     """
-    kwargs, options = {}, []
+    kwargs = {}
     for field in dataclasses.fields(dc_type):
         attribute = _attribute(field.name, prefix, rename)
         if field.name in overrides:
             kwargs[field.name] = overrides[field.name]
         elif hasattr(task, attribute):
-            options.append("--" + attribute.replace("_", "-"))
             value = getattr(task, attribute)
             if isinstance(_field_default(field), list) and isinstance(value, tuple):
                 value = list(value)
             kwargs[field.name] = value
     try:
         return dc_type(**kwargs)
-    except (TypeError, ValueError) as err:
+    except ParamError as err:
+        spelling = {dc_type.__name__: (prefix, rename), **(nested or {})}
+        if err.owner not in spelling:
+            raise ValueError(f"{task.get_task_family()}: {err}") from err
+        option = "--" + _attribute(err.field, *spelling[err.owner]).replace("_", "-")
         raise ValueError(
-            f"{task.get_task_family()}: invalid parameter: {err} (options: {', '.join(options)})"
+            f"{task.get_task_family()}: {option}: {err.detail} ({err.owner}.{err.field})"
         ) from err
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pipeline.validation import ParamError, require
+
 BACKENDS = ("dlib", "fan")
 DETECTORS = ("hog", "cnn")
 REFERENCES = ("onset", "median")
@@ -73,7 +75,7 @@ class FaceParams:
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
-                raise ValueError(f"FaceParams.{name} must be one of {allowed}, got {getattr(self, name)!r}")
+                raise ParamError("FaceParams", name, f"must be one of {allowed}", getattr(self, name))
         for name, low in (
             ("size", 16),
             ("reference_frames", 1),
@@ -83,12 +85,14 @@ class FaceParams:
         ):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < low:
-                raise ValueError(f"FaceParams.{name} must be an integer >= {low}, got {value!r}")
-        if not 0.0 <= self.margin < 0.5:
-            raise ValueError(f"FaceParams.margin must be in [0, 0.5), got {self.margin!r}")
-        if not 0.0 <= self.forehead <= 2.0:
-            raise ValueError(f"FaceParams.forehead must be in [0, 2], got {self.forehead!r}")
-        if not self.track_sigma >= 0.0:
-            raise ValueError(f"FaceParams.track_sigma must be >= 0, got {self.track_sigma!r}")
-        if self.detector_path is not None and self.detector != "cnn":
-            raise ValueError("FaceParams.detector_path is only used with detector='cnn'")
+                raise ParamError("FaceParams", name, f"must be an integer >= {low}", value)
+        require(0.0 <= self.margin < 0.5, "FaceParams", "margin", "must be in [0, 0.5)", self.margin)
+        require(0.0 <= self.forehead <= 2.0, "FaceParams", "forehead", "must be in [0, 2]", self.forehead)
+        require(self.track_sigma >= 0.0, "FaceParams", "track_sigma", "must be >= 0", self.track_sigma)
+        require(
+            self.detector_path is None or self.detector == "cnn",
+            "FaceParams",
+            "detector_path",
+            "must be empty unless detector='cnn' (only the MMOD detector reads a file)",
+            self.detector_path,
+        )

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 
 from pipeline.magnify.pyramid import KINDS, FilterBank, analyze, filter_bank, max_levels, synthesize_into
 from pipeline.magnify.temporal import FILTERS, StreamFilter, ideal_bandpass
+from pipeline.validation import require
 
 
 @dataclass(frozen=True)
@@ -47,24 +48,32 @@ class MagnifyParams:
     butter_order: int = 1
 
     def __post_init__(self) -> None:
-        if not math.isfinite(self.alpha):
-            raise ValueError(f"alpha: must be finite, got {self.alpha}")
-        if self.pyramid not in KINDS:
-            raise ValueError(f"pyramid: {self.pyramid!r} is not one of {KINDS}")
-        if self.temporal_filter not in FILTERS:
-            raise ValueError(f"temporal_filter: {self.temporal_filter!r} is not one of {FILTERS}")
-        if (self.f_low is None) != (self.f_high is None):
-            raise ValueError("f_low, f_high: give both (band-pass) or neither (no temporal filter)")
-        if self.f_low is not None and not 0 <= self.f_low < self.f_high:
-            raise ValueError(f"f_low, f_high: need 0 <= f_low < f_high, got {self.f_low}, {self.f_high}")
-        if not (math.isfinite(self.sigma) and self.sigma >= 0):
-            raise ValueError(f"sigma: must be >= 0, got {self.sigma}")
-        if self.reference < 0:
-            raise ValueError(f"reference: must be a frame index >= 0, got {self.reference}")
-        if self.levels is not None and self.levels < 1:
-            raise ValueError(f"levels: must be >= 1 or None, got {self.levels}")
-        if self.butter_order < 1:
-            raise ValueError(f"butter_order: must be >= 1, got {self.butter_order}")
+        own = "MagnifyParams"
+        require(math.isfinite(self.alpha), own, "alpha", "must be finite", self.alpha)
+        require(self.pyramid in KINDS, own, "pyramid", f"must be one of {KINDS}", self.pyramid)
+        require(
+            self.temporal_filter in FILTERS,
+            own,
+            "temporal_filter",
+            f"must be one of {FILTERS}",
+            self.temporal_filter,
+        )
+        require(
+            (self.f_low is None) == (self.f_high is None),
+            own,
+            "f_high" if self.f_high is None else "f_low",
+            "must be given with the other band edge (both: band-pass; neither: no temporal filter)",
+            self.f_high if self.f_high is None else self.f_low,
+        )
+        if self.f_low is not None:
+            require(self.f_low >= 0, own, "f_low", "must be >= 0", self.f_low)
+            require(
+                self.f_high > self.f_low, own, "f_high", f"must be above f_low = {self.f_low}", self.f_high
+            )
+        require(math.isfinite(self.sigma) and self.sigma >= 0, own, "sigma", "must be >= 0", self.sigma)
+        require(self.reference >= 0, own, "reference", "must be a frame index >= 0", self.reference)
+        require(self.levels is None or self.levels >= 1, own, "levels", "must be >= 1 or None", self.levels)
+        require(self.butter_order >= 1, own, "butter_order", "must be >= 1", self.butter_order)
 
     @property
     def bandpass(self) -> bool:

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from pipeline.validation import require
+
+OWNER = "SyntheticParams"
+
 #: CASME II 5-class labels, in the order the generator cycles through them.
 CLASSES: tuple[str, ...] = ("happiness", "surprise", "disgust", "repression", "others")
 
 
 def _check_range(name: str, lo: float, hi: float, *, minimum: float, maximum: float | None = None) -> None:
-    if not lo <= hi:
-        raise ValueError(f"{name}: lower bound {lo} exceeds upper bound {hi}")
-    if lo < minimum or (maximum is not None and hi > maximum):
-        bound = f">= {minimum}" if maximum is None else f"within [{minimum}, {maximum}]"
-        raise ValueError(f"{name}: ({lo}, {hi}) must be {bound}")
+    require(lo <= hi, OWNER, name, "must be (low, high) with low <= high", (lo, hi))
+    bound = f">= {minimum}" if maximum is None else f"within [{minimum}, {maximum}]"
+    require(lo >= minimum and (maximum is None or hi <= maximum), OWNER, name, f"must be {bound}", (lo, hi))
 
 
 @dataclass(frozen=True)
@@ -63,47 +65,39 @@ class SyntheticParams:
     """Redraw a clip's pose if dlib's frontal detector misses the face in its onset frame."""
 
     def __post_init__(self) -> None:
-        if self.subjects < 1 or self.subjects > 99:
-            raise ValueError(f"subjects: {self.subjects} must be in 1..99")
-        if self.clips_per_class < 1 or self.clips_per_class > 40:
-            raise ValueError(f"clips_per_class: {self.clips_per_class} must be in 1..40")
-        if not 0.0 <= self.amplitude <= 10.0:
-            raise ValueError(f"amplitude: {self.amplitude} px must be in [0, 10]")
-        if not 0.0 <= self.amplitude_spread < 1.0:
-            raise ValueError(f"amplitude_spread: {self.amplitude_spread} must be in [0, 1)")
-        if self.frame_width < 160 or self.frame_height < 120:
-            raise ValueError(
-                f"frame_width/frame_height: {self.frame_width}x{self.frame_height} is smaller than 160x120"
-            )
+        def need(ok: bool, name: str, rule: str) -> None:
+            require(ok, OWNER, name, rule, getattr(self, name))
+
+        need(1 <= self.subjects <= 99, "subjects", "must be in 1..99")
+        need(1 <= self.clips_per_class <= 40, "clips_per_class", "must be in 1..40")
+        need(0.0 <= self.amplitude <= 10.0, "amplitude", "must be in [0, 10] px")
+        need(0.0 <= self.amplitude_spread < 1.0, "amplitude_spread", "must be in [0, 1)")
+        need(self.frame_width >= 160, "frame_width", "must be >= 160")
+        need(self.frame_height >= 120, "frame_height", "must be >= 120")
         _check_range("face_width", *self.face_width, minimum=80.0)
-        if self.face_width[1] * 1.9 > min(self.frame_width, self.frame_height * 1.4):
-            raise ValueError(
-                f"face_width: {self.face_width[1]} px faces do not fit a "
-                f"{self.frame_width}x{self.frame_height} frame"
-            )
+        need(
+            self.face_width[1] * 1.9 <= min(self.frame_width, self.frame_height * 1.4),
+            "face_width",
+            f"must fit a {self.frame_width}x{self.frame_height} frame (high <= "
+            f"{min(self.frame_width, self.frame_height * 1.4) / 1.9:.0f} px)",
+        )
         _check_range("clip_length", *self.clip_length, minimum=5)
         _check_range("apex_position", *self.apex_position, minimum=0.1, maximum=0.9)
-        if self.fps <= 0:
-            raise ValueError(f"fps: {self.fps} must be > 0")
-        if not 0.0 <= self.pose_scale <= 0.2:
-            raise ValueError(f"pose_scale: {self.pose_scale} must be in [0, 0.2]")
-        if not 0.0 <= self.pose_rotation <= 15.0:
-            raise ValueError(f"pose_rotation: {self.pose_rotation} degrees must be in [0, 15]")
-        if min(self.pose_shift) < 0:
-            raise ValueError(f"pose_shift: {self.pose_shift} must be >= 0")
+        need(self.fps > 0, "fps", "must be > 0")
+        need(0.0 <= self.pose_scale <= 0.2, "pose_scale", "must be in [0, 0.2]")
+        need(0.0 <= self.pose_rotation <= 15.0, "pose_rotation", "must be in [0, 15] degrees")
+        need(min(self.pose_shift) >= 0, "pose_shift", "must be >= 0")
         for name in ("drift", "jitter", "noise"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name}: {getattr(self, name)} must be >= 0")
+            need(getattr(self, name) >= 0, name, "must be >= 0")
         for name in ("blink_probability", "f_suffix_probability", "missing_apex_fraction"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name}: {getattr(self, name)} must be in [0, 1]")
-        if not 3 <= self.blink_frames <= self.clip_length[0]:
-            raise ValueError(
-                f"blink_frames: {self.blink_frames} must be in 3..{self.clip_length[0]} (shortest clip)"
-            )
+            need(0.0 <= getattr(self, name) <= 1.0, name, "must be in [0, 1]")
+        need(
+            3 <= self.blink_frames <= self.clip_length[0],
+            "blink_frames",
+            f"must be in 3..{self.clip_length[0]} (the shortest clip)",
+        )
         _check_range("onset_range", *self.onset_range, minimum=1)
-        if not 1 <= self.jpeg_quality <= 100:
-            raise ValueError(f"jpeg_quality: {self.jpeg_quality} must be in 1..100")
+        need(1 <= self.jpeg_quality <= 100, "jpeg_quality", "must be in 1..100")
 
     @property
     def frame_shape(self) -> tuple[int, int]:

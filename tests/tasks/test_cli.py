@@ -235,7 +235,9 @@ def test_every_clip_failing_exits_non_zero_with_the_reasons(tmp_path, casme2_roo
     assert result.returncode == FAILED, output(result)
     text = output(result)
     assert f"no clip of casme2 could be processed ({CASME2_CLIPS} failed); by reason:" in text
-    assert f"{CASME2_CLIPS} clip(s): FaceNotFoundError: no face found for clip … no face on frames #..#" in text
+    assert (
+        f"{CASME2_CLIPS} clip(s): FaceNotFoundError: no face found for clip … no face on frames #..#" in text
+    )
     assert not list((work / "cache").glob("*.h5"))
     (qc_path,) = (work / "qc").glob("*/qc.json")
     qc = json.loads(qc_path.read_text())

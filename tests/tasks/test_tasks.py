@@ -164,7 +164,8 @@ def test_two_workers_share_folds_through_luigid(tmp_path, blob_cache):
     finally:
         daemon.terminate()
         daemon.wait(timeout=30)
-    assert all(w.returncode == 0 for w in workers), logs
+    # folds run by the other worker are sharing, not failure: both exit 0
+    assert [w.returncode for w in workers] == [0, 0], logs
     ran = [re.findall(r"done\s+TrainFold\(.*?subject=(\w+)", log) for log in logs]
     all_runs = ran[0] + ran[1]
     assert sorted(all_runs) == ["sub00", "sub01", "sub02"], ran  # every fold exactly once
