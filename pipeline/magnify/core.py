@@ -58,12 +58,13 @@ class MagnifyParams:
             f"must be one of {FILTERS}",
             self.temporal_filter,
         )
+        missing, given = ("f_high", "f_low") if self.f_high is None else ("f_low", "f_high")
         require(
             (self.f_low is None) == (self.f_high is None),
             own,
-            "f_high" if self.f_high is None else "f_low",
-            "must be given with the other band edge (both: band-pass; neither: no temporal filter)",
-            self.f_high if self.f_high is None else self.f_low,
+            missing,
+            f"must be given together with {given} (both: band-pass; neither: no temporal filter)",
+            None,
         )
         if self.f_low is not None:
             require(self.f_low >= 0, own, "f_low", "must be >= 0", self.f_low)

@@ -13,6 +13,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import cv2
 import h5py
 import numpy as np
 import pytest
@@ -151,6 +152,36 @@ def test_failed_clip_is_reported_not_fatal(tree, tmp_path):
     assert qc["summary"]["n_failed"] == 1 and qc["summary"]["n_written"] == N_CLIPS - 1
 
 
+def test_a_clip_whose_face_leaves_is_flagged_or_fails_the_strict_build(tree, tmp_path):
+    manifest = load_manifest("synthetic", tree)
+    gone = manifest.rows[2]
+    broken = tmp_path / "tree"
+    shutil.copytree(tree, broken)
+    for rel in gone.frames[len(gone.frames) // 2 + 1 :]:  # the face leaves: later frames show only the wall
+        frame = cv2.imread(str(broken / rel), cv2.IMREAD_GRAYSCALE)
+        assert cv2.imwrite(str(broken / rel), np.full_like(frame, int(np.median(frame))))
+    manifest = dataclasses.replace(manifest, root=broken)
+    params = small_params(keep_raw=False)
+    out, qc_dir = tmp_path / "c.h5", tmp_path / "qc"
+
+    summary = build_cache(manifest, params, out, qc_dir, workers=1, progress=False)
+    assert summary.written == N_CLIPS and summary.failed == {}
+    qc = json.loads((qc_dir / "qc.json").read_text())
+    assert qc["summary"]["face_lost"] == [gone.sample_id]
+    lost = qc["clips"][gone.sample_id]["face"]["face_lost_frames"]
+    assert lost and min(lost) > len(gone.frames) // 2
+    assert all(
+        not qc["clips"][r.sample_id]["face"]["face_lost_frames"] for r in manifest.rows if r is not gone
+    )
+
+    out.unlink()
+    with pytest.raises(BuildError, match=rf"{gone.sample_id}: strict: face not found on frame\(s\)"):
+        build_cache(manifest, params, out, qc_dir, workers=1, progress=False, strict=True)
+    assert not out.exists()
+    qc = json.loads((qc_dir / "qc.json").read_text())
+    assert qc["summary"]["status"] == "failed" and list(qc["summary"]["failed"]) == [gone.sample_id]
+
+
 KILLED_BUILD = textwrap.dedent(
     """
     import dataclasses, sys, time
@@ -176,6 +207,11 @@ KILLED_BUILD = textwrap.dedent(
 )
 
 
+def finished_parts(parts: Path) -> list[Path]:
+    """Parts renamed into place (a killed write leaves a hidden ``.<name>.*.npz`` temporary file)."""
+    return [p for p in parts.glob("*.npz") if not p.name.startswith(".")]
+
+
 def test_killed_build_resumes_with_same_content(tree, reference_build, tmp_path):
     manifest, reference = reference_build
     out = tmp_path / "cache" / "synthetic.h5"
@@ -184,14 +220,14 @@ def test_killed_build_resumes_with_same_content(tree, reference_build, tmp_path)
     parts = parts_dir(out)
     deadline = time.monotonic() + 120
     try:
-        while len(list(parts.glob("*.npz"))) < 3:
+        while len(finished_parts(parts)) < 3:
             assert proc.poll() is None, "build ended before it could be killed"
             assert time.monotonic() < deadline, "build made no progress"
             time.sleep(0.05)
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-    done_before = len(list(parts.glob("*.npz")))
+    done_before = len(finished_parts(parts))
     assert 3 <= done_before < N_CLIPS
     assert not out.exists() and not list(out.parent.glob("*.h5"))
 
