@@ -36,11 +36,11 @@ from pipeline.build import build_cache
 from pipeline.datasets import load_manifest
 from pipeline.faces import FaceParams
 from pipeline.faces.geometry import drift
+from pipeline.identity import run_name
 from pipeline.magnify import MagnifyParams
 from pipeline.params import PreprocessParams
-from pipeline.store import open_cache
+from pipeline.store import clip_key, open_cache
 from pipeline.store.dataset import subsample_indices
-from pipeline.store.format import params_hash
 from pipeline.synthetic import TRUTH_NAME, SyntheticParams, write_dataset
 
 DEV_SEED = 100
@@ -185,7 +185,8 @@ def training_curve(run_dir: Path) -> tuple[float, float]:
 
 def run_dir_of(study: Study, h5: Path, cfg: TrainConfig, subjects: list[str] | None = None) -> Path:
     folds = "" if subjects is None else "-" + "+".join(subjects)
-    return study.work / "runs" / f"{h5.stem}-{params_hash(cfg.to_dict())}{folds}"
+    info = open_cache(h5)
+    return study.work / "runs" / (run_name(info.dataset, info.content_hash, cfg.to_dict()) + folds)
 
 
 def command(part: str, seeds: Iterable[int], train: bool = True) -> str:
@@ -429,7 +430,9 @@ def crop_drift(h5: Path) -> dict:
     """Median over clips of the shift of the last stored crop against the first (px; offset vs onset, where
     the expression has returned to neutral), measured on the cache like the QC's ``drift_px.last``."""
     with h5py.File(h5, "r") as f:
-        last = [drift(f["clips"][clip.sample_id]["frames"][()])[-1] for clip in open_cache(h5).clips]
+        last = [
+            drift(f["clips"][clip_key(clip.sample_id)]["frames"][()])[-1] for clip in open_cache(h5).clips
+        ]
     return {"drift_px": float(np.median(last))}
 
 

@@ -14,7 +14,6 @@ import json
 import logging
 import os
 import random
-import re
 from pathlib import Path
 
 import numpy as np
@@ -24,17 +23,11 @@ from model import figures
 from model.config import TrainConfig
 from model.metrics import apex_localisation, classification_metrics, per_subject_table
 from model.report import render_report
-from model.train import build_model, fit, predict, resolve_device
+from model.train import build_model, fit, predict, resolve_device, use_threads
 from pipeline.atomic import atomic_path, write_text
+from pipeline.identity import FOLD_PREFIX, fold_name, train_identity
 
 log = logging.getLogger(__name__)
-
-FOLD_PREFIX = "fold-"
-
-
-def fold_name(subject: str) -> str:
-    """Folder name of a subject's fold (unsafe characters replaced by ``_``)."""
-    return FOLD_PREFIX + re.sub(r"[^A-Za-z0-9._-]", "_", subject)
 
 
 def _datasets(h5_path, cfg: TrainConfig, *, subjects=None, exclude=None, train: bool):
@@ -76,14 +69,16 @@ def train_fold(
 
     out_dir = Path(out_dir)
     summary_path = out_dir / "fold.json"
+    info = open_cache(h5_path)
     if summary_path.exists():
         summary = json.loads(summary_path.read_text())
-        if summary.get("config") == cfg.to_dict():
+        same_training = train_identity(summary.get("config", {})) == train_identity(cfg.to_dict())
+        if same_training and summary.get("content_hash") == info.content_hash:
             return summary
-    info = open_cache(h5_path)
     if subject not in info.subjects:
         raise ValueError(f"{h5_path}: subject {subject!r} not in the cache (subjects: {info.subjects})")
     out_dir.mkdir(parents=True, exist_ok=True)
+    use_threads(cfg)  # before any model is built
     device = resolve_device(cfg.device)
     train_subjects = [s for s in info.subjects if s != subject]
     test_set = _datasets(h5_path, cfg, subjects=[subject], train=False)
@@ -157,6 +152,8 @@ def train_fold(
         "dataset": info.dataset,
         "cache": str(h5_path),
         "params_hash": info.params_hash,
+        "content_hash": info.content_hash,
+        "data_fingerprint": info.data_fingerprint,
         "history": history,
         "inner_val": inner,
         "config": cfg.to_dict(),
@@ -217,8 +214,11 @@ def aggregate(run_dir: str | os.PathLike, *, keyframe_clips: int = 6, provenance
     summaries = [json.loads((f / "fold.json").read_text()) for f in folds]
     first = summaries[0]
     for fold, s in zip(folds, summaries):
-        for key in ("config", "classes", "cache", "params_hash"):
-            if s[key] != first[key]:
+        for key in ("config", "classes", "params_hash", "content_hash"):
+            mine, theirs = s.get(key), first.get(key)
+            if key == "config":
+                mine, theirs = train_identity(mine), train_identity(theirs)
+            if mine != theirs:
                 raise ValueError(f"{fold / 'fold.json'}: field {key!r} differs from {folds[0] / 'fold.json'}")
     classes = first["classes"]
     pooled: dict[str, list] = {}
@@ -246,6 +246,8 @@ def aggregate(run_dir: str | os.PathLike, *, keyframe_clips: int = 6, provenance
         "dataset": first["dataset"],
         "cache": first["cache"],
         "params_hash": first["params_hash"],
+        "content_hash": first["content_hash"],
+        "data_fingerprint": first["data_fingerprint"],
         "config": first["config"],
         **(provenance or {}),
     }

@@ -26,6 +26,7 @@ from model import akm
 from model.akmnet import AKMNet
 from model.config import TrainConfig
 from pipeline.atomic import atomic_path
+from pipeline.identity import canonical_json, train_identity
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,13 @@ def resolve_device(name: str) -> torch.device:
             f"(valid: cuda:0..cuda:{torch.cuda.device_count() - 1})"
         )
     return device
+
+
+def use_threads(cfg: TrainConfig) -> None:
+    """Set torch's CPU thread count to ``cfg.threads`` (when given). Call it before the model is built:
+    a fold's numbers must not depend on what ran before it in the same process."""
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
 
 
 def learning_rate(epoch: int, cfg: TrainConfig) -> float:
@@ -265,15 +273,14 @@ def fit(
     """
     epochs = cfg.epochs if epochs is None else epochs
     device = resolve_device(cfg.device)
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
+    use_threads(cfg)
     prepare_model(model, cfg, device)
     optimizer = torch.optim.SGD(
         model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
     )
     history: list[dict] = []
     start = 0
-    identity = {"config": cfg.to_json(), "tag": tag, "epochs": epochs}
+    identity = {"config": canonical_json(train_identity(cfg.to_dict())), "tag": tag, "epochs": epochs}
     if checkpoint is not None and Path(checkpoint).exists():
         state = load_checkpoint(checkpoint)
         if state["identity"] != identity:

@@ -308,6 +308,7 @@ def build_cache(
     landmark_rows: int = 8,
     compression: str | None = "gzip",
     device: str | None = None,
+    data_fingerprint: str = "",
     provenance: dict[str, Any] | None = None,
 ) -> BuildSummary:
     """Build the HDF5 cache of ``manifest`` with ``params`` at ``out_path`` and its QC in ``qc_dir``.
@@ -324,7 +325,8 @@ def build_cache(
     ``strip-<sample_id>.png`` (raw vs magnified) for the first ``strips`` clips.
 
     ``device`` is where magnification runs (default CPU; ``"cuda"`` when present). ``provenance``
-    (e.g. the configuration files used) is added to the qc.json summary.
+    (e.g. the configuration files used) is added to the qc.json summary; ``data_fingerprint``
+    (``pipeline.identity.data_fingerprint`` of the manifest) is stored in the file's attributes.
 
     Every failed clip's reason is logged and written to qc.json, also when the build stops; the
     error and the log summarise failures by reason. Clips whose face QC flags a lost face are kept
@@ -396,6 +398,7 @@ def build_cache(
         params=params.to_dict(),
         classes=list(manifest.classes),
         compression=compression,
+        data_fingerprint=data_fingerprint,
     ) as writer:
         for i, record in enumerate(done):
             with np.load(part_path(parts, record.sample_id)) as part:

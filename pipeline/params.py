@@ -8,8 +8,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pipeline.faces import FaceParams
+from pipeline.identity import canonical_json, digest
 from pipeline.magnify import MagnifyParams
-from pipeline.store.format import params_hash, params_json
 from pipeline.validation import require
 
 VARIANTS = ("raw", "reg")
@@ -75,11 +75,11 @@ class PreprocessParams:
 
     def to_json(self) -> str:
         """Canonical JSON: sorted keys, no whitespace; equal parameters give equal strings."""
-        return params_json(self.to_dict())
+        return canonical_json(self.to_dict())
 
     def hash(self) -> str:
         """Short SHA-256 of :meth:`to_json` (10 hex digits)."""
-        return params_hash(self.to_dict())
+        return digest(self.to_dict())
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> PreprocessParams:

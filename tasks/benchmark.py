@@ -47,8 +47,12 @@ class FullBenchmark(WorkdirMixin, PreprocessMixin, SyntheticMixin, TrainMixin, l
     def output(self) -> luigi.LocalTarget:
         return luigi.LocalTarget(str(Path(self.workdir) / "report.md"))
 
-    def expected_runs(self) -> list[str]:
-        return [run_name(cache.output().path, self.cfg) for cache in self.requires().values()]
+    def expected_runs(self) -> list[str] | None:
+        """The run names of these settings on the caches (None while a cache is not built)."""
+        caches = [cache.output().path for cache in self.requires().values()]
+        if not all(Path(path).is_file() for path in caches):
+            return None
+        return [run_name(path, self.cfg) for path in caches]
 
     def complete(self) -> bool:
         # report.md is a fixed path: it is current only if it lists the runs of these settings

@@ -7,22 +7,20 @@ from pathlib import Path
 import luigi
 
 from model.config import TrainConfig
-from model.loso import aggregate, fold_name, train_fold
+from model.loso import aggregate, train_fold
+from pipeline import identity
 from pipeline.store import open_cache
-from pipeline.store.format import params_hash
 from tasks.config import TrainMixin, WorkdirMixin, train_config
 from tasks.configfile import files_read
 from tasks.logs import running
 from tasks.params import forward
 
-# settings that change speed, not results: left out of the run name
-NOT_IN_RUN_NAME = ("num_workers", "threads", "keep_in_memory")
-
 
 def run_name(hdf5: str | Path, cfg: TrainConfig) -> str:
-    """``<cache file stem>-<hash of the training configuration>``: a new name for new settings."""
-    settings = {k: v for k, v in cfg.to_dict().items() if k not in NOT_IN_RUN_NAME}
-    return f"{Path(hdf5).stem}-{params_hash(settings)}"
+    """The run folder name of ``cfg`` on the cache ``hdf5`` (``pipeline.identity.run_name``: the cache's
+    content hash and the result-affecting training settings)."""
+    cache = open_cache(hdf5)  # validates the file (CacheError names it)
+    return identity.run_name(cache.dataset, cache.content_hash, cfg.to_dict())
 
 
 def check_device(device: str) -> None:
@@ -45,9 +43,13 @@ class _RunMixin(WorkdirMixin, TrainMixin):
         super().__init__(*args, **kwargs)
         self.cfg = train_config(self)
         check_device(self.cfg.device)
+        if not Path(self.hdf5).is_file():
+            raise ValueError(f"--hdf5 {self.hdf5!r}: no such file")
+        self.cache = open_cache(self.hdf5)  # validates the file (CacheError names it)
+        self.run_id = run_name(self.hdf5, self.cfg)
 
     def run_dir(self) -> Path:
-        return Path(self.workdir) / "runs" / run_name(self.hdf5, self.cfg)
+        return Path(self.workdir) / "runs" / self.run_id
 
 
 class TrainFold(_RunMixin, luigi.Task):
@@ -61,11 +63,11 @@ class TrainFold(_RunMixin, luigi.Task):
         return {"gpu": 1} if self.cfg.device.startswith("cuda") else {}
 
     def output(self) -> luigi.LocalTarget:
-        return luigi.LocalTarget(str(self.run_dir() / fold_name(self.subject) / "fold.json"))
+        return luigi.LocalTarget(str(self.run_dir() / identity.fold_name(self.subject) / "fold.json"))
 
     def run(self) -> None:
         with running(self, "fold"):
-            train_fold(self.hdf5, self.subject, self.cfg, self.run_dir() / fold_name(self.subject))
+            train_fold(self.hdf5, self.subject, self.cfg, self.run_dir() / identity.fold_name(self.subject))
 
 
 class TrainLOSO(_RunMixin, luigi.Task):
@@ -73,9 +75,7 @@ class TrainLOSO(_RunMixin, luigi.Task):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        if not Path(self.hdf5).is_file():
-            raise ValueError(f"--hdf5 {self.hdf5!r}: no such file")
-        cache = open_cache(self.hdf5)  # validates the file (CacheError names it)
+        cache = self.cache
         self.subjects = cache.subjects
         if len(cache.clips) == 0:
             raise ValueError(f"--hdf5 {self.hdf5!r}: the cache holds no clips (LOSO needs >= 2 subjects)")

@@ -20,7 +20,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from model.metrics import classification_metrics
-from pipeline.store import open_cache
+from pipeline.store import clip_key, open_cache
 from pipeline.synthetic import TRUTH_NAME
 
 
@@ -44,7 +44,7 @@ def probe_cache(
         for clip in info.clips:
             record = truth[clip.sample_id]
             apex = record["apex_frame"] - record["onset_frame"] + clip.onset
-            frames = f[f"clips/{clip.sample_id}/frames"][()]
+            frames = f["clips"][clip_key(clip.sample_id)]["frames"][()]
             features.append(difference_features(frames, clip.onset, apex, side))
             labels.append(clip.label)
             groups.append(clip.subject)

@@ -6,7 +6,16 @@ dataset names. ``load_manifest("casme2", root)`` returns a :class:`Manifest` of 
 
 from .adapters import load_manifest
 from .records import ClipRecord, Excluded, Manifest, ManifestError, read_manifest_csv
-from .spec import DatasetSpec, Grouping, SpecError, frame_rates, list_datasets, list_groupings, load_spec
+from .spec import (
+    DatasetSpec,
+    Grouping,
+    SpecError,
+    frame_rates,
+    list_datasets,
+    list_groupings,
+    load_spec,
+    spec_files,
+)
 
 __all__ = [
     "ClipRecord",
@@ -22,4 +31,5 @@ __all__ = [
     "load_manifest",
     "load_spec",
     "read_manifest_csv",
+    "spec_files",
 ]

@@ -9,10 +9,9 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from pipeline.atomic import atomic_path
+from pipeline.atomic import atomic_path, write_text
 
-CSV_MAGIC = "# akmnet-manifest"
-CSV_VERSION = 1
+CSV_VERSION = 2  # 2: plain CSV + JSON sidecar (1 had a comment line of metadata)
 LIST_SEP = ";"
 
 
@@ -101,7 +100,9 @@ class Manifest:
         return dict(sorted(Counter(r.subject for r in self.rows).items()))
 
     def to_csv(self, path: str | os.PathLike) -> Path:
-        """Write the manifest atomically: one comment line of metadata, then one CSV row per clip."""
+        """Write the manifest atomically: a plain CSV (header first, one row per clip) at ``path`` and
+        its metadata (root, grouping, classes, sources, corrections, exclusions) in the JSON sidecar
+        :func:`sidecar_path` (same stem, ``.json``)."""
         path = Path(path)
         meta = {
             "format_version": CSV_VERSION,
@@ -114,8 +115,8 @@ class Manifest:
             "excluded": [asdict(e) for e in self.excluded],
         }
         names = [f.name for f in fields(ClipRecord)]
+        write_text(sidecar_path(path), json.dumps(meta, sort_keys=True, indent=1) + "\n")
         with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
-            fh.write(f"{CSV_MAGIC} {json.dumps(meta, sort_keys=True)}\n")
             writer = csv.DictWriter(fh, fieldnames=names)
             writer.writeheader()
             for rec in self.rows:
@@ -124,6 +125,11 @@ class Manifest:
                     row[key] = LIST_SEP.join(str(v) for v in row[key])
                 writer.writerow(row)
         return path
+
+
+def sidecar_path(path: str | os.PathLike) -> Path:
+    """The metadata file of a manifest CSV: same folder and stem, ``.json``."""
+    return Path(path).with_suffix(".json")
 
 
 def _record_from_row(row: dict[str, str], where: str) -> ClipRecord:
@@ -156,22 +162,25 @@ def _record_from_row(row: dict[str, str], where: str) -> ClipRecord:
 
 
 def read_manifest_csv(path: str | os.PathLike) -> Manifest:
-    """Read a CSV written by :meth:`Manifest.to_csv` back into an identical :class:`Manifest`."""
+    """Read a CSV written by :meth:`Manifest.to_csv` (and its JSON sidecar) back into an identical
+    :class:`Manifest`."""
     path = Path(path)
+    meta_path = sidecar_path(path)
+    if not meta_path.is_file():
+        raise ManifestError(f"{path}: its metadata file {meta_path.name} is missing (written beside it)")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ManifestError(f"{meta_path}: bad metadata JSON: {err}") from err
+    if not isinstance(meta, dict) or meta.get("format_version") != CSV_VERSION:
+        version = meta.get("format_version") if isinstance(meta, dict) else None
+        raise ManifestError(f"{meta_path}: format_version {version!r}, expected {CSV_VERSION}")
     with open(path, newline="", encoding="utf-8") as fh:
-        first = fh.readline()
-        if not first.startswith(CSV_MAGIC):
-            raise ManifestError(f"{path}: not a manifest CSV (first line must start with {CSV_MAGIC!r})")
-        try:
-            meta = json.loads(first[len(CSV_MAGIC) :])
-        except json.JSONDecodeError as err:
-            raise ManifestError(f"{path}: line 1: bad metadata JSON: {err}") from err
-        if meta.get("format_version") != CSV_VERSION:
-            raise ManifestError(
-                f"{path}: format_version {meta.get('format_version')!r}, expected {CSV_VERSION}"
-            )
         reader = csv.DictReader(fh)
-        rows = [_record_from_row(row, f"{path}: line {i}") for i, row in enumerate(reader, start=3)]
+        missing = [f.name for f in fields(ClipRecord) if f.name not in (reader.fieldnames or [])]
+        if missing:
+            raise ManifestError(f"{path}: line 1: not a manifest header (missing columns {missing})")
+        rows = [_record_from_row(row, f"{path}: line {i}") for i, row in enumerate(reader, start=2)]
     return Manifest(
         dataset=meta["dataset"],
         root=Path(meta["root"]),

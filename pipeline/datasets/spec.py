@@ -319,6 +319,12 @@ def list_datasets() -> list[str]:
     return sorted(names)
 
 
+def spec_files(dataset: str) -> list[Path]:
+    """The spec file of ``dataset`` and, for a composite, those of its parts (what a manifest read)."""
+    spec = load_spec(dataset)
+    return [spec.path] + ([load_spec(part).path for part in spec.parts] if spec.kind == "composite" else [])
+
+
 def frame_rates(dataset: str) -> dict[str, float]:
     """``{dataset or part: fps}`` of a dataset (a composite's parts each have their own)."""
     spec = load_spec(dataset)

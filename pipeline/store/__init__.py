@@ -4,7 +4,7 @@ See :mod:`pipeline.store.format` for the file layout.
 """
 
 from .dataset import ClipDataset, collate_clips, subsample_indices
-from .format import FORMAT, FORMAT_VERSION, params_hash, params_json
+from .format import FORMAT, FORMAT_VERSION, clip_key
 from .reader import CacheError, CacheInfo, ClipInfo, open_cache
 from .writer import CacheWriter
 
@@ -16,9 +16,8 @@ __all__ = [
     "CacheWriter",
     "ClipDataset",
     "ClipInfo",
+    "clip_key",
     "collate_clips",
     "open_cache",
-    "params_hash",
-    "params_json",
     "subsample_indices",
 ]

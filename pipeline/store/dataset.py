@@ -12,6 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .format import clip_key
 from .reader import CacheError, ClipInfo, open_cache
 
 SOURCES = ("magnified", "raw")
@@ -172,7 +173,8 @@ class ClipDataset(torch.utils.data.Dataset):
         kept = subsample_indices(clip.length, self.max_frames)
         array = self._memory.get(index)
         if array is None:
-            dataset = self._h5()["clips"][clip.sample_id]["frames" if self.source == "magnified" else "raw"]
+            group = self._h5()["clips"][clip_key(clip.sample_id)]
+            dataset = group["frames" if self.source == "magnified" else "raw"]
             array = dataset[()] if len(kept) == clip.length else dataset[kept]
             if self.keep_in_memory:
                 self._memory[index] = array

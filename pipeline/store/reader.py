@@ -11,7 +11,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from .format import CLIP_ATTRS, FILE_ATTRS, FORMAT, SUPPORTED_VERSIONS
+from .format import CLIP_ATTRS, FILE_ATTRS, FORMAT, SUPPORTED_VERSIONS, clip_key
 
 
 class CacheError(ValueError):
@@ -45,6 +45,8 @@ class CacheInfo:
     classes: list[str]
     params: dict[str, Any]
     params_hash: str
+    data_fingerprint: str
+    content_hash: str
     created: str
     clips: list[ClipInfo] = field(repr=False)
 
@@ -64,14 +66,15 @@ def _str(value: Any) -> str:
 
 
 def clip_groups(clips: h5py.Group) -> list[tuple[str, h5py.Group]]:
-    """``(sample_id, group)`` for every group under ``clips`` holding a ``frames`` dataset, sorted."""
-    found: list[tuple[str, h5py.Group]] = []
-
-    def visit(name: str, obj: h5py.HLObject) -> None:
-        if isinstance(obj, h5py.Group) and "frames" in obj:
-            found.append((name, obj))
-
-    clips.visititems(visit)
+    """``(sample_id, group)`` for every clip group directly under ``/clips``, sorted by sample id."""
+    found = []
+    for key, group in clips.items():
+        if not isinstance(group, h5py.Group) or "sample_id" not in group.attrs:
+            raise CacheError(f"/clips/{key}: not a clip group (no 'sample_id' attribute)")
+        sample_id = _str(group.attrs["sample_id"])
+        if key != clip_key(sample_id):
+            raise CacheError(f"/clips/{key}: group name is not the clip key of its sample_id {sample_id!r}")
+        found.append((sample_id, group))
     return sorted(found, key=lambda item: item[0])
 
 
@@ -139,7 +142,8 @@ def read_info(f: h5py.File, path: Path) -> CacheInfo:
     version = attrs.get("format_version")
     if not isinstance(version, (int, np.integer)) or int(version) not in SUPPORTED_VERSIONS:
         raise CacheError(
-            f"{path}: unsupported format_version {version} (this code reads {list(SUPPORTED_VERSIONS)})"
+            f"{path}: unsupported format_version {version} (this code reads {list(SUPPORTED_VERSIONS)}); "
+            f"rebuild the cache with this version (luigi --module tasks BuildDatasetCache ...) or delete it"
         )
     if not bool(attrs.get("complete", False)):
         raise CacheError(f"{path}: incomplete cache (no 'complete' attribute): the build did not finish")
@@ -158,7 +162,11 @@ def read_info(f: h5py.File, path: Path) -> CacheInfo:
     group = f.get("clips")
     if not isinstance(group, h5py.Group):
         raise CacheError(f"{path}: no '/clips' group")
-    clips = [_clip_info(path, sid, g, classes) for sid, g in clip_groups(group)]
+    try:
+        groups = clip_groups(group)
+    except CacheError as err:
+        raise CacheError(f"{path}: {err}") from None
+    clips = [_clip_info(path, sid, g, classes) for sid, g in groups]
     return CacheInfo(
         path=path,
         dataset=_str(attrs["dataset"]),
@@ -166,6 +174,8 @@ def read_info(f: h5py.File, path: Path) -> CacheInfo:
         classes=classes,
         params=params,
         params_hash=_str(attrs["params_hash"]),
+        data_fingerprint=_str(attrs["data_fingerprint"]),
+        content_hash=_str(attrs["content_hash"]),
         created=_str(attrs["created"]),
         clips=clips,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from datetime import UTC, datetime
@@ -12,7 +13,9 @@ from typing import Any
 import h5py
 import numpy as np
 
-from .format import FORMAT, FORMAT_VERSION, check_sample_id, params_hash, params_json
+from pipeline.identity import canonical_json, digest
+
+from .format import FORMAT, FORMAT_VERSION, check_sample_id, clip_key
 
 COMPRESSIONS = ("gzip", "lzf", None)
 
@@ -52,6 +55,11 @@ class CacheWriter:
         classes: class names; a clip's ``label`` indexes this list.
         compression: ``"gzip"`` (default, smaller), ``"lzf"`` (faster) or ``None``.
         compression_level: gzip level (1-9), ignored otherwise.
+        data_fingerprint: identity of the inputs the clips were made from
+            (``pipeline.identity.data_fingerprint``; empty when unknown).
+
+    The file's ``content_hash`` attribute is a digest of the dataset, classes, parameters and every
+    clip's attributes and arrays, independent of the order clips are added: runs are named by it.
     """
 
     def __init__(
@@ -63,6 +71,7 @@ class CacheWriter:
         classes: list[str] | tuple[str, ...],
         compression: str | None = "gzip",
         compression_level: int = 4,
+        data_fingerprint: str = "",
     ) -> None:
         if compression not in COMPRESSIONS:
             raise ValueError(f"compression must be one of {COMPRESSIONS}, got {compression!r}")
@@ -81,7 +90,9 @@ class CacheWriter:
         self.classes = classes
         self.compression = compression
         self.compression_level = compression_level
-        self._params_json = params_json(self.params)  # fails early if not JSON-serialisable
+        self.data_fingerprint = str(data_fingerprint)
+        self._params_json = canonical_json(self.params)  # fails early if not JSON-serialisable
+        self._clip_digests: dict[str, str] = {}
         self._tmp = temp_path_for(self.path)
         self._file: h5py.File | None = None
         self.n_clips = 0
@@ -94,7 +105,8 @@ class CacheWriter:
         attrs["format_version"] = FORMAT_VERSION
         attrs["dataset"] = self.dataset
         attrs["params"] = self._params_json
-        attrs["params_hash"] = params_hash(self.params)
+        attrs["params_hash"] = digest(self.params)
+        attrs["data_fingerprint"] = self.data_fingerprint
         attrs["created"] = datetime.now(UTC).isoformat(timespec="seconds")
         attrs["classes"] = json.dumps(self.classes)
         self._file.create_group("clips")
@@ -127,7 +139,7 @@ class CacheWriter:
         """Append one clip.
 
         Args:
-            sample_id: unique id; ``/`` in it nests groups under ``/clips``.
+            sample_id: unique id; the group under ``/clips`` is its :func:`~.format.clip_key`.
             frames: uint8 ``(T, H, W)`` (magnified) frames.
             onset, apex, offset: 0-based indices into ``frames`` (``apex`` -1 when unknown).
             raw: optional un-magnified uint8 ``(T, H, W)`` frames, same shape as ``frames``.
@@ -150,9 +162,10 @@ class CacheWriter:
         if not (int(apex) == -1 or 0 <= int(apex) < t):
             raise ValueError(f"clip {sample_id!r}: apex={apex} outside the {t} stored frames (use -1)")
         clips = self._file["clips"]
-        if sample_id in clips:
+        key = clip_key(sample_id)
+        if key in clips:
             raise ValueError(f"clip {sample_id!r} added twice")
-        group = clips.create_group(sample_id)
+        group = clips.create_group(key)
         group.create_dataset("frames", data=frames, **self._dataset_kwargs(frames.shape))
         if raw is not None:
             raw = _check_frames("raw", raw, sample_id)
@@ -173,6 +186,12 @@ class CacheWriter:
         for key, value in extra_attrs.items():
             attrs[key] = _attr_value(key, value, sample_id)
         group.attrs.update(attrs)
+        sha = hashlib.sha256(canonical_json(attrs).encode())
+        for array in (frames, raw):
+            if array is not None:
+                sha.update(str(array.shape).encode())
+                sha.update(np.ascontiguousarray(array).tobytes())
+        self._clip_digests[sample_id] = sha.hexdigest()
         self.n_clips += 1
 
     def __exit__(
@@ -184,6 +203,15 @@ class CacheWriter:
         assert self._file is not None
         try:
             if exc_type is None:
+                self._file.attrs["content_hash"] = digest(
+                    {
+                        "dataset": self.dataset,
+                        "classes": self.classes,
+                        "params": self._params_json,
+                        "clips": self._clip_digests,
+                    },
+                    16,
+                )
                 self._file.attrs["complete"] = True
             self._file.close()
         except BaseException:

@@ -56,18 +56,12 @@ def small_params(keep_raw: bool = True) -> PreprocessParams:
 
 
 def read_all(path: Path) -> dict[str, dict]:
-    """Every clip's arrays and attributes, via h5py."""
+    """Every clip's arrays and attributes, via h5py (one group per clip under /clips)."""
     out = {}
     with h5py.File(path, "r") as f:
-        f["clips"].visititems(
-            lambda name, obj: (
-                out.__setitem__(
-                    name, {"attrs": dict(obj.attrs), **{k: obj[k][()] for k in obj if k in ("frames", "raw")}}
-                )
-                if isinstance(obj, h5py.Group) and "frames" in obj
-                else None
-            )
-        )
+        for group in f["clips"].values():
+            arrays = {k: group[k][()] for k in group if k in ("frames", "raw")}
+            out[group.attrs["sample_id"]] = {"attrs": dict(group.attrs), **arrays}
     return out
 
 

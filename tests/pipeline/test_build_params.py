@@ -8,9 +8,9 @@ import json
 import pytest
 
 from pipeline.faces import FaceParams
+from pipeline.identity import digest as params_hash
 from pipeline.magnify import MagnifyParams
 from pipeline.params import PreprocessParams
-from pipeline.store import params_hash
 
 
 def test_json_is_sorted_compact_and_round_trips():

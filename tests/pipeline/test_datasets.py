@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import csv
+import dataclasses
+import json
 import re
 import shutil
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 
 from pipeline.datasets import (
@@ -216,12 +220,33 @@ def test_csv_round_trip(tmp_path):
     path = m.to_csv(tmp_path / "out" / "manifest.csv")
     back = read_manifest_csv(path)
     assert back == m
-    assert not list((tmp_path / "out").glob("*.tmp"))
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["manifest.csv", "manifest.json"]
+
+
+def test_manifest_csv_is_plain_for_any_csv_reader(tmp_path):
+    build_casme2(tmp_path / "data")
+    m = load_manifest("casme2", tmp_path / "data")
+    path = m.to_csv(tmp_path / "casme2.csv")
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0]) == [f.name for f in dataclasses.fields(ClipRecord)]
+    assert [r["sample_id"] for r in rows] == [r.sample_id for r in m.rows]
+    assert rows[0]["frames"].split(";")[0] == m.rows[0].frames[0]
+    frame = pd.read_csv(path)
+    assert len(frame) == len(m.rows) and frame["onset"].tolist() == [r.onset for r in m.rows]
+    meta = json.loads((tmp_path / "casme2.json").read_text())
+    assert meta["dataset"] == "casme2" and meta["classes"] == list(m.classes)
 
 
 def test_csv_rejects_foreign_file(tmp_path):
     (tmp_path / "x.csv").write_text("a,b\n1,2\n")
-    with pytest.raises(ManifestError, match="not a manifest CSV"):
+    with pytest.raises(ManifestError, match=r"x\.csv: its metadata file x\.json is missing"):
+        read_manifest_csv(tmp_path / "x.csv")
+    (tmp_path / "x.json").write_text(json.dumps({"format_version": 2}))
+    with pytest.raises(ManifestError, match=r"x\.csv: line 1: not a manifest header \(missing columns"):
+        read_manifest_csv(tmp_path / "x.csv")
+    (tmp_path / "x.json").write_text(json.dumps({"format_version": 1}))
+    with pytest.raises(ManifestError, match=r"x\.json: format_version 1, expected 2"):
         read_manifest_csv(tmp_path / "x.csv")
 
 

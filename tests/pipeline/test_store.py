@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from pipeline.identity import digest as params_hash
 from pipeline.store import (
     FORMAT,
     CacheError,
@@ -17,7 +18,6 @@ from pipeline.store import (
     ClipDataset,
     collate_clips,
     open_cache,
-    params_hash,
     subsample_indices,
 )
 from pipeline.store.__main__ import main as store_main
@@ -70,7 +70,7 @@ def test_round_trip_frames_and_attributes(tmp_path, compression):
     specs = write_cache(path, compression=compression)
     info = open_cache(path)
     assert info.dataset == "toy" and info.classes == CLASSES and info.params == PARAMS
-    assert info.params_hash == params_hash(PARAMS) and info.format_version == 1
+    assert info.params_hash == params_hash(PARAMS) and info.format_version == 2
     assert info.subjects == ["s0", "s1", "s2"] and info.has_raw
     by_id = {c.sample_id: c for c in info.clips}
     assert sorted(by_id) == sorted(s["sample_id"] for s in specs)
@@ -91,7 +91,7 @@ def test_round_trip_frames_and_attributes(tmp_path, compression):
                 s["fps"],
                 s["source"],
             )
-            g = f["clips"][s["sample_id"]]
+            g = f["clips"][s["sample_id"].replace("/", "%2F")]
             np.testing.assert_array_equal(g["frames"][()], s["frames"])
             np.testing.assert_array_equal(g["raw"][()], s["raw"])
             assert g["frames"].chunks == (1, 24, 24)
@@ -119,7 +119,7 @@ def test_exception_inside_writer_leaves_nothing(tmp_path):
         ({"label_name": "happy"}, "label_name"),
         ({"offset": 99}, "offset=99"),
         ({"apex": -2}, "apex=-2"),
-        ({"sample_id": "a/frames"}, "invalid path component"),
+        ({"sample_id": ""}, "non-empty string"),
     ],
 )
 def test_writer_rejects_bad_clips(tmp_path, change, match):
@@ -183,7 +183,7 @@ def test_missing_file_attribute_rejected(cache):
 
 def test_missing_clip_attribute_names_clip(cache):
     path, _ = cache
-    edit(path, lambda f: f["clips/toy/s1/clip04"].attrs.__delitem__("fps"))
+    edit(path, lambda f: f["clips/toy%2Fs1%2Fclip04"].attrs.__delitem__("fps"))
     with pytest.raises(CacheError, match=r"clip 'toy/s1/clip04': missing attributes \['fps'\]"):
         open_cache(path)
 
@@ -192,16 +192,16 @@ def test_wrong_dtype_and_rank_rejected(cache):
     path, _ = cache
 
     def float_frames(f):
-        del f["clips/toy/s2/clip02/frames"]
-        f["clips/toy/s2/clip02/frames"] = np.zeros((7, 24, 24), np.float32)
+        del f["clips/toy%2Fs2%2Fclip02/frames"]
+        f["clips/toy%2Fs2%2Fclip02/frames"] = np.zeros((7, 24, 24), np.float32)
 
     edit(path, float_frames)
     with pytest.raises(CacheError, match=r"clip 'toy/s2/clip02': 'frames' has dtype float32"):
         open_cache(path)
 
     def flat_frames(f):
-        del f["clips/toy/s2/clip02/frames"]
-        f["clips/toy/s2/clip02/frames"] = np.zeros((7, 24), np.uint8)
+        del f["clips/toy%2Fs2%2Fclip02/frames"]
+        f["clips/toy%2Fs2%2Fclip02/frames"] = np.zeros((7, 24), np.uint8)
 
     edit(path, flat_frames)
     with pytest.raises(CacheError, match=r"clip 'toy/s2/clip02': 'frames' has shape \(7, 24\)"):
@@ -210,7 +210,7 @@ def test_wrong_dtype_and_rank_rejected(cache):
 
 def test_label_outside_classes_rejected(cache):
     path, _ = cache
-    edit(path, lambda f: f["clips/toy/s0/clip03"].attrs.__setitem__("label", 5))
+    edit(path, lambda f: f["clips/toy%2Fs0%2Fclip03"].attrs.__setitem__("label", 5))
     with pytest.raises(CacheError, match=r"clip 'toy/s0/clip03': label 5 outside classes"):
         open_cache(path)
 
@@ -356,3 +356,37 @@ def test_keep_in_memory_serves_the_same_items_without_the_file(cache, tmp_path):
     assert all(torch.equal(a, b) for a, b in zip(first, again))
     plain = ClipDataset(path, max_frames=4, input_size=16)
     assert all(torch.equal(a, plain[i]["frames"]) for i, a in enumerate(first))
+
+
+def test_ids_with_slashes_and_percent_signs_are_distinct_flat_groups(tmp_path):
+    path = tmp_path / "ids.h5"
+    ids = ["a/b", "a%2Fb", "a/frames", ".."]
+    with CacheWriter(path, dataset="toy", params={}, classes=CLASSES) as w:
+        for sid in ids:
+            w.add_clip(sid, np.zeros((2, 4, 4), np.uint8), subject="s", label=0, label_name=CLASSES[0],
+                       onset=0, apex=-1, offset=1, fps=100.0, source=sid)  # fmt: skip
+    assert sorted(c.sample_id for c in open_cache(path).clips) == sorted(ids)
+    with h5py.File(path, "r") as f:
+        assert sorted(f["clips"]) == sorted(["a%2Fb", "a%252Fb", "a%2Fframes", ".."])
+        assert all(isinstance(f["clips"][k], h5py.Group) and "frames" in f["clips"][k] for k in f["clips"])
+
+
+def test_format_1_files_are_rejected_with_how_to_rebuild(cache):
+    path, _ = cache
+    edit(path, lambda f: f.attrs.__setitem__("format_version", 1))
+    with pytest.raises(CacheError, match=r"unsupported format_version 1 .*rebuild the cache"):
+        open_cache(path)
+
+
+def test_content_hash_covers_the_frames_and_not_the_order(tmp_path):
+    def write(path, order, bump=0):
+        with CacheWriter(path, dataset="toy", params=PARAMS, classes=CLASSES) as w:
+            for i in order:
+                frames = np.full((2, 4, 4), i + (bump if i == 1 else 0), np.uint8)
+                w.add_clip(f"c{i}", frames, subject=f"s{i}", label=0, label_name=CLASSES[0],
+                           onset=0, apex=-1, offset=1, fps=100.0, source=f"c{i}")  # fmt: skip
+        return open_cache(path).content_hash
+
+    first = write(tmp_path / "a.h5", [0, 1, 2])
+    assert write(tmp_path / "b.h5", [2, 0, 1]) == first
+    assert write(tmp_path / "c.h5", [0, 1, 2], bump=1) != first

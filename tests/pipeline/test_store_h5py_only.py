@@ -35,18 +35,20 @@ def test_read_with_h5py_only(tmp_path):
     subprocess.run([sys.executable, "-c", WRITE, str(path)], check=True, timeout=120)
     with h5py.File(path, "r") as f:
         assert f.attrs["format"] == "akmnet-clips"
-        assert f.attrs["format_version"] == 1
+        assert f.attrs["format_version"] == 2
         assert bool(f.attrs["complete"]) is True
         assert f.attrs["dataset"] == "toy"
         assert json.loads(f.attrs["params"]) == {"alpha": 8.0}
         assert len(f.attrs["params_hash"]) > 0 and len(f.attrs["created"]) > 0
+        assert len(f.attrs["content_hash"]) == 16 and f.attrs["data_fingerprint"] == ""
         classes = json.loads(f.attrs["classes"])
         assert classes == ["neg", "pos"]
-        found = []
-        f["clips"].visititems(lambda name, obj: found.append(name) if name.endswith("/frames") else None)
-        assert sorted(found) == [f"toy/s{i}/c{i}/frames" for i in range(3)]
+        # the contract: one group per clip directly under /clips, each with its frames
+        groups = {f["clips"][key].attrs["sample_id"]: f["clips"][key] for key in f["clips"]}
+        assert sorted(groups) == [f"toy/s{i}/c{i}" for i in range(3)]
+        assert all("frames" in group for group in groups.values())
         for i in range(3):
-            group = f[f"clips/toy/s{i}/c{i}"]
+            group = groups[f"toy/s{i}/c{i}"]
             frames = group["frames"][()]
             assert frames.dtype == np.uint8 and frames.shape == (4, 6, 5)
             np.testing.assert_array_equal(frames, (np.arange(120).reshape(4, 6, 5) + 10 * i).astype(np.uint8))

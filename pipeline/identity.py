@@ -1,0 +1,106 @@
+"""What names a result: the one place that defines the identity of caches, runs, folds and checkpoints.
+
+A name covers everything that determines the content behind it, and nothing else:
+
+- cache ``<dataset>-<digest(params, data fingerprint)>``: every preprocessing parameter
+  (``PreprocessParams``) and the :func:`data_fingerprint` of the inputs (the spec file, the sheet's
+  bytes, every manifest row, each frame file's size and modification time). Another root, a mended
+  frame or an edited sheet is another cache.
+- run ``<dataset>-<digest(cache content hash, training identity)>``: the cache's ``content_hash``
+  (a digest of everything its writer stored, so two caches of one file name are two runs) and
+  :func:`train_identity`, the training configuration without the settings that change speed only
+  (:data:`SPEED_ONLY`). A fold resumed with other ``--threads`` lands in the same run and reuses its
+  checkpoint.
+- fold ``fold-<subject percent-encoded>`` (:func:`fold_name`): injective, ``s 1`` and ``s_1`` differ.
+- checkpoint and fold reuse: a checkpoint or ``fold.json`` is reused when its recorded
+  :func:`train_identity` equals the current one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+#: training settings that change speed, not results (left out of run and checkpoint identity)
+SPEED_ONLY = ("num_workers", "threads", "keep_in_memory")
+
+FOLD_PREFIX = "fold-"
+
+
+def canonical_json(values: Any) -> str:
+    """JSON with sorted keys and no whitespace: equal values give equal strings."""
+    return json.dumps(values, sort_keys=True, separators=(",", ":"), allow_nan=False, default=str)
+
+
+def digest(values: Any, length: int = 10) -> str:
+    """Short SHA-256 hex digest of :func:`canonical_json` (what names carry)."""
+    return hashlib.sha256(canonical_json(values).encode("utf-8")).hexdigest()[:length]
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's bytes."""
+    sha = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            sha.update(block)
+    return sha.hexdigest()
+
+
+def data_fingerprint(manifest: Any, spec_files: list[str | os.PathLike]) -> str:
+    """Digest of a manifest's inputs: spec files and sheet (bytes), rows, frame files (size, mtime).
+
+    Args:
+        manifest: a ``pipeline.datasets.Manifest``.
+        spec_files: the dataset spec ``.toml`` files it was read with (composite: every part's).
+
+    Returns:
+        16 hex digits. Raises ``OSError`` naming a frame file that cannot be stat'ed.
+    """
+    root = Path(manifest.root)
+    sources = {
+        key: file_sha256(value) for key, value in sorted(manifest.sources.items()) if Path(value).is_file()
+    }
+    rows = []
+    for record in manifest.rows:
+        stats = []
+        for rel in record.frames:
+            st = os.stat(root / rel)
+            stats.append((st.st_size, st.st_mtime_ns))
+        rows.append({"record": asdict(record), "frames": stats})
+    return digest(
+        {
+            "dataset": manifest.dataset,
+            "grouping": manifest.grouping,
+            "classes": list(manifest.classes),
+            "specs": sorted(file_sha256(p) for p in spec_files),
+            "sources": sources,
+            "rows": rows,
+        },
+        16,
+    )
+
+
+def cache_name(dataset: str, params: Mapping[str, Any], fingerprint: str) -> str:
+    """``<dataset>-<digest>`` of a cache built from data ``fingerprint`` with preprocessing ``params``."""
+    return f"{dataset}-{digest({'params': dict(params), 'data': fingerprint})}"
+
+
+def train_identity(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The result-affecting part of a training configuration dict (``TrainConfig.to_dict()``)."""
+    return {k: v for k, v in config.items() if k not in SPEED_ONLY}
+
+
+def run_name(dataset: str, content_hash: str, config: Mapping[str, Any]) -> str:
+    """``<dataset>-<digest>`` of training ``config`` on the cache whose ``content_hash`` is given."""
+    return f"{dataset}-{digest({'cache': content_hash, 'train': train_identity(config)})}"
+
+
+def fold_name(subject: str) -> str:
+    """Folder name of a subject's fold: ``fold-`` + the subject percent-encoded (``s 1`` -> ``fold-s%201``)."""
+    return FOLD_PREFIX + quote(subject, safe="")
