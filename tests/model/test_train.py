@@ -98,6 +98,25 @@ def test_config_round_trip():
         TrainConfig.from_dict({"bogus": 1})
 
 
+def test_resume_with_other_speed_settings_reuses_the_checkpoint(blob_data, tmp_path):
+    cfg = TrainConfig(**CFG, threads=1)
+
+    def stop_at_second(epoch, model):
+        if epoch == 2:
+            raise Interrupt
+        return {}
+
+    with pytest.raises(Interrupt):
+        fit(build_model(2, cfg), blob_data, cfg, checkpoint=tmp_path / "c.pt", on_epoch=stop_at_second)
+    first = load_checkpoint(tmp_path / "c.pt")["history"]
+    faster = TrainConfig(**CFG, threads=2, num_workers=0, keep_in_memory=False)
+    history = fit(build_model(2, faster), blob_data, faster, checkpoint=tmp_path / "c.pt")
+    assert [r["epoch"] for r in history] == [1, 2, 3] and history[0] == first[0]
+    other = TrainConfig(**{**CFG, "lr": 0.02})
+    with pytest.raises(ValueError, match=r"c\.pt: checkpoint was written for another configuration"):
+        fit(build_model(2, other), blob_data, other, checkpoint=tmp_path / "c.pt")
+
+
 class _Executes:
     def __reduce__(self):
         return (print, ("this must never run",))

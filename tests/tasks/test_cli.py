@@ -250,7 +250,7 @@ def test_a_file_that_is_not_a_spreadsheet_fails_naming_it(tmp_path, casme2_root)
     sheet.write_text("this is not a spreadsheet")
     result = luigi("BuildDatasetCache", "--dataset", "casme2", "--root", str(casme2_root),
                    "--workdir", str(tmp_path / "work"), cwd=tmp_path)  # fmt: skip
-    assert result.returncode == FAILED
+    assert result.returncode == REFUSED  # the manifest is read when the task is built
     assert str(sheet) in output(result)
     assert not (tmp_path / "work" / "cache").exists() or not list((tmp_path / "work" / "cache").glob("*.h5"))
 
@@ -305,8 +305,8 @@ def test_a_spec_name_in_the_configuration_is_used(tmp_path, synthetic_root):
     result = luigi("BuildDatasetCache", "--dataset", "synthetic", "--workdir", str(tmp_path / "work"),
                    "--face-size", "32", "--alpha", "0", "--processes", "1", cwd=tmp_path)  # fmt: skip
     assert result.returncode == 0, output(result)
-    manifest = next((tmp_path / "work" / "cache").glob("*.manifest.csv")).read_text()
-    assert str(synthetic_root) in manifest
+    meta = json.loads(next((tmp_path / "work" / "cache").glob("*.manifest.json")).read_text())
+    assert meta["root"] == str(synthetic_root)
     assert not (tmp_path / "work" / "data").exists()  # the configured root, not a generated set
 
 

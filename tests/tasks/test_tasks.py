@@ -100,15 +100,6 @@ def test_failed_fold_is_reported_and_rerun_alone(tmp_path, blob_cache):
     assert metrics["n_subjects"] == 3 and metrics["n_samples"] == 12
 
 
-def test_changing_a_training_parameter_gives_a_new_run(tmp_path, blob_cache):
-    a = TrainLOSO(workdir=str(tmp_path), hdf5=str(blob_cache), **TINY_TRAIN)
-    b = TrainLOSO(workdir=str(tmp_path), hdf5=str(blob_cache), **{**TINY_TRAIN, "epochs": 2})
-    c = TrainLOSO(workdir=str(tmp_path), hdf5=str(blob_cache), **{**TINY_TRAIN, "num_workers": 1})
-    assert a.run_dir() != b.run_dir()
-    assert a.run_dir() == c.run_dir()  # speed settings do not split runs
-    assert a.run_dir().name.startswith("blobs-0-")
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
