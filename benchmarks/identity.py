@@ -34,7 +34,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "CASME2"
         rows = [
-            (1 + i % 26, f"EP{i:03d}", 100, 100 + args.frames // 2, 100 + args.frames - 1, "12", EMOTIONS[i % 5])
+            (
+                1 + i % 26,
+                f"EP{i:03d}",
+                100,
+                100 + args.frames // 2,
+                100 + args.frames - 1,
+                "12",
+                EMOTIONS[i % 5],
+            )
             for i in range(args.clips)
         ]
         build_casme2(root, rows)

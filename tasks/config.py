@@ -35,8 +35,7 @@ WorkdirMixin = mixin(
 PreprocessMixin = mixin(
     "PreprocessMixin",
     parameters_of(FaceParams, "faces", prefix="face_"),
-    # the magnification reference frame is each clip's onset, chosen by the build per clip
-    parameters_of(MagnifyParams, "magnify", skip=("reference",)),
+    parameters_of(MagnifyParams, "magnify"),
     # ``--variant`` is the model's key-frame variant; the frame variant of the release is ``--frames``
     parameters_of(PreprocessParams, "preprocess", skip=("faces", "magnify"), rename=PREPROCESS_RENAME),
 )

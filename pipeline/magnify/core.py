@@ -31,7 +31,8 @@ from pipeline.validation import require
 
 @dataclass(frozen=True)
 class MagnifyParams:
-    """Settings of `magnify` (all but the clip's ``fps`` and the runtime ``device``/``chunk``).
+    """Settings of `magnify` (all but the clip's ``fps``, its phase ``reference`` frame, chosen per clip,
+    and the runtime ``device``/``chunk``).
 
     ``magnify(frames, fps=fps, **dataclasses.asdict(params))`` is the intended call.
     """
@@ -43,7 +44,6 @@ class MagnifyParams:
     temporal_filter: str = "ideal"
     sigma: float = 0.0
     attenuate: bool = False
-    reference: int = 0
     levels: int | None = None
     butter_order: int = 1
 
@@ -72,7 +72,6 @@ class MagnifyParams:
                 self.f_high > self.f_low, own, "f_high", f"must be above f_low = {self.f_low}", self.f_high
             )
         require(math.isfinite(self.sigma) and self.sigma >= 0, own, "sigma", "must be >= 0", self.sigma)
-        require(self.reference >= 0, own, "reference", "must be a frame index >= 0", self.reference)
         require(self.levels is None or self.levels >= 1, own, "levels", "must be >= 1 or None", self.levels)
         require(self.butter_order >= 1, own, "butter_order", "must be >= 1", self.butter_order)
 
@@ -80,8 +79,9 @@ class MagnifyParams:
     def bandpass(self) -> bool:
         return self.f_low is not None
 
-    def check_clip(self, fps: float, shape: tuple[int, ...]) -> None:
-        """Validate the settings against a clip ``(T, H, W)`` at ``fps``."""
+    def check_clip(self, fps: float, shape: tuple[int, ...], reference: int = 0) -> None:
+        """Validate the settings against a clip ``(T, H, W)`` at ``fps`` whose phase reference is frame
+        ``reference``."""
         if not (math.isfinite(fps) and fps > 0):
             raise ValueError(f"fps: must be > 0, got {fps}")
         if self.bandpass and self.f_high >= fps / 2:
@@ -89,8 +89,8 @@ class MagnifyParams:
                 f"f_high: must be below the Nyquist frequency fps / 2 = {fps / 2}, got {self.f_high}"
             )
         t, h, w = shape
-        if self.reference >= t:
-            raise ValueError(f"reference: frame {self.reference} is outside the clip of {t} frames")
+        if not 0 <= reference < t:
+            raise ValueError(f"reference: frame {reference} is outside the clip of {t} frames")
         deepest = max_levels(h, w)
         if deepest < 1 or (self.levels is not None and self.levels > deepest):
             raise ValueError(
@@ -215,11 +215,9 @@ def magnify(
     input tensor's device, CPU for numpy). ``chunk``: at most this many frames are processed together
     (sets peak memory; on CPU batches are further capped by `batch_frames`).
     """
-    p = MagnifyParams(
-        alpha, f_low, f_high, pyramid, temporal_filter, sigma, attenuate, reference, levels, butter_order
-    )
+    p = MagnifyParams(alpha, f_low, f_high, pyramid, temporal_filter, sigma, attenuate, levels, butter_order)
     x = _check_frames(frames)
-    p.check_clip(fps, tuple(x.shape))
+    p.check_clip(fps, tuple(x.shape), reference)
     if chunk < 1:
         raise ValueError(f"chunk: must be >= 1, got {chunk}")
     dev = torch.device(device) if device is not None else x.device
@@ -230,7 +228,7 @@ def magnify(
     def spectra(start: int, stop: int) -> torch.Tensor:
         return torch.fft.fft2(x[start:stop].to(device=dev, dtype=torch.float32))
 
-    ref_spec = spectra(p.reference, p.reference + 1)
+    ref_spec = spectra(reference, reference + 1)
     refs = [_Reference.of(analyze(ref_spec, lvl)) for lvl in bank.levels]
     step = batch_frames(bank, chunk)
     chunks = [(s, min(s + step, t)) for s in range(0, t, step)]

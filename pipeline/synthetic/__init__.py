@@ -3,7 +3,7 @@
 ``python -m pipeline.synthetic --out DIR --seed N`` writes it; see :func:`write_dataset`.
 """
 
-from .dataset import SHEET_HEADER, SHEET_NAME, TRUTH_NAME, SyntheticDataset, plan_dataset, write_dataset
+from .dataset import SHEET_HEADER, SHEET_NAME, TRUTH_NAME, SyntheticPlan, plan_dataset, write_dataset
 from .motion import Motion, envelope, expression_motion, gaussian_field
 from .params import CLASSES, SyntheticParams
 from .render import ClipSpec, displacement_field, render_clip, render_frame
@@ -15,7 +15,7 @@ __all__ = [
     "TRUTH_NAME",
     "ClipSpec",
     "Motion",
-    "SyntheticDataset",
+    "SyntheticPlan",
     "SyntheticParams",
     "displacement_field",
     "envelope",

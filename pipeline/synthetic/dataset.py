@@ -55,7 +55,7 @@ FIXED_TIME = datetime.datetime(2014, 5, 8)
 
 
 @dataclass(frozen=True)
-class SyntheticDataset:
+class SyntheticPlan:
     """A planned dataset: subjects, clips, and which sheet rows lose their apex."""
 
     params: SyntheticParams
@@ -137,7 +137,7 @@ def _face_found(subject: Subject, clip: ClipSpec, params: SyntheticParams) -> bo
     return detect_face(gray, upsample=0) is not None
 
 
-def plan_dataset(params: SyntheticParams | None = None, seed: int = 0) -> SyntheticDataset:
+def plan_dataset(params: SyntheticParams | None = None, seed: int = 0) -> SyntheticPlan:
     """Draw every subject and clip for ``seed`` (no files written)."""
     params = params or SyntheticParams()
     subjects: dict[int, Subject] = {}
@@ -154,10 +154,10 @@ def plan_dataset(params: SyntheticParams | None = None, seed: int = 0) -> Synthe
         n_missing = max(1, int(round(params.missing_apex_fraction * len(clips))))
     chosen = np.random.default_rng([seed, 3]).choice(len(clips), size=n_missing, replace=False)
     missing = frozenset(clip_key(clips[i]) for i in chosen)
-    return SyntheticDataset(params, seed, subjects, clips, missing)
+    return SyntheticPlan(params, seed, subjects, clips, missing)
 
 
-def sheet_rows(dataset: SyntheticDataset) -> list[list]:
+def sheet_rows(dataset: SyntheticPlan) -> list[list]:
     """Sheet rows in ``SHEET_HEADER`` order."""
     rows = []
     for clip in dataset.clips:
@@ -178,7 +178,7 @@ def sheet_rows(dataset: SyntheticDataset) -> list[list]:
     return rows
 
 
-def write_sheet(dataset: SyntheticDataset, path: Path) -> None:
+def write_sheet(dataset: SyntheticPlan, path: Path) -> None:
     """CASME II style coding sheet (openpyxl), byte-identical for the same dataset.
 
     Workbook timestamps and the zip members' dates are pinned so that a seed reproduces the file.
@@ -201,7 +201,7 @@ def write_sheet(dataset: SyntheticDataset, path: Path) -> None:
             dst.writestr(info, core if member.filename == ARC_CORE else src.read(member))
 
 
-def truth_record(dataset: SyntheticDataset) -> dict:
+def truth_record(dataset: SyntheticPlan) -> dict:
     """Ground truth for validation studies (JSON-serialisable)."""
     params = dataset.params
     shape = params.frame_shape
@@ -252,7 +252,7 @@ def truth_record(dataset: SyntheticDataset) -> dict:
     }
 
 
-def write_clip(dataset: SyntheticDataset, clip: ClipSpec, folder: Path) -> None:
+def write_clip(dataset: SyntheticPlan, clip: ClipSpec, folder: Path) -> None:
     """Frames of one clip as ``img{N}.jpg``, N from the onset frame number."""
     folder.mkdir(parents=True)
     subject = dataset.subject_of(clip)
@@ -273,7 +273,7 @@ def write_dataset(
     *,
     overwrite: bool = False,
     progress: bool = False,
-) -> SyntheticDataset:
+) -> SyntheticPlan:
     """Generate the dataset and write it to ``out`` atomically; returns the plan.
 
     ``out`` must not exist, or be empty, unless ``overwrite`` is given.

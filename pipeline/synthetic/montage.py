@@ -9,7 +9,7 @@ import numpy as np
 
 from pipeline.atomic import atomic_path
 
-from .dataset import SyntheticDataset, clip_key
+from .dataset import SyntheticPlan, clip_key
 from .params import CLASSES
 from .render import displacement_field, frame_landmarks, render_frame
 
@@ -24,7 +24,7 @@ def _face_crop(landmarks: np.ndarray, shape: tuple[int, int], margin: float = 0.
     return ys, xs
 
 
-def write_montage(dataset: SyntheticDataset, path: str | os.PathLike, gain: float = 10.0) -> Path:
+def write_montage(dataset: SyntheticPlan, path: str | os.PathLike, gain: float = 10.0) -> Path:
     """PNG grid, one row per class: apex as written, apex with motion x``gain``, their difference
     with the displacement field drawn as arrows. Written atomically; returns the path.
     """
