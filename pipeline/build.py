@@ -1,9 +1,9 @@
 """Build one dataset's HDF5 cache: manifest -> faces -> magnification -> uint8 -> store, plus QC.
 
-Resumable: each finished clip is saved atomically as ``<out_path>.parts/<sample_id>.npz``; a rerun
-after a crash skips clips whose part exists (when the parts were made with the same parameters).
-The HDF5 file is packed from the parts at the end (written to a temporary name, renamed when
-complete) and the parts folder is removed afterwards.
+Resumable: each finished clip is staged atomically as ``<out_path>.staging/<sample_id>.npz``; a rerun
+after a crash skips clips whose staged file exists (when staged with the same parameters). The HDF5
+file is packed from the staged clips at the end (written to a temporary name, renamed when complete)
+and the staging folder is removed afterwards.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from pipeline.params import PreprocessParams
 
 log = logging.getLogger(__name__)
 
-PARTS_META = "params.json"
+STAGING_META = "params.json"
 
 
 class BuildError(RuntimeError):
@@ -56,29 +56,29 @@ class BuildSummary:
         return d
 
 
-def parts_dir(out_path: str | os.PathLike) -> Path:
+def staging_dir(out_path: str | os.PathLike) -> Path:
     """Folder of per-clip intermediate results of a build of ``out_path``."""
     out_path = Path(out_path)
-    return out_path.with_name(out_path.name + ".parts")
+    return out_path.with_name(out_path.name + ".staging")
 
 
-def part_path(parts: Path, sample_id: str) -> Path:
+def staged_path(staging: Path, sample_id: str) -> Path:
     """Intermediate file of one clip (the sample id, percent-encoded into one file name)."""
-    return parts / (quote(sample_id, safe="") + ".npz")
+    return staging / (quote(sample_id, safe="") + ".npz")
 
 
 def record_fingerprint(record: ClipRecord) -> str:
-    """Short hash of everything in a manifest row (a part made from another row is redone)."""
+    """Short hash of everything in a manifest row (a clip staged from another row is redone)."""
     text = json.dumps(asdict(record), sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def part_is_current(part: Path, record: ClipRecord) -> bool:
-    """True when ``part`` exists, is readable and was made from this very manifest row."""
-    if not part.is_file():
+def staged_is_current(staged: Path, record: ClipRecord) -> bool:
+    """True when ``staged`` exists, is readable and was made from this very manifest row."""
+    if not staged.is_file():
         return False
     try:
-        with np.load(part) as data:
+        with np.load(staged) as data:
             return str(data["record"]) == record_fingerprint(record)
     except (OSError, ValueError, KeyError, zipfile.BadZipFile):
         return False
@@ -92,9 +92,9 @@ def to_uint8(frames: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def process_clip(
-    record: ClipRecord, root: Path, params: PreprocessParams, part: Path, device: str | None = None
+    record: ClipRecord, root: Path, params: PreprocessParams, staged: Path, device: str | None = None
 ) -> dict[str, Any]:
-    """Align, magnify and quantise one clip; save it to ``part`` (atomically).
+    """Align, magnify and quantise one clip; save it to ``staged`` (atomically).
 
     Returns ``{"sample_id", "ok": True, "seconds"}``, or ``{"sample_id", "ok": False, "error"}``
     when the clip's frames cannot be read or no face is found (``ValueError``/``OSError``).
@@ -132,7 +132,7 @@ def process_clip(
     }
     if aligned.reference_frame is not None:
         arrays["reference_frame"] = aligned.reference_frame
-    with atomic_path(part) as tmp, open(tmp, "wb") as handle:
+    with atomic_path(staged) as tmp, open(tmp, "wb") as handle:
         np.savez_compressed(handle, **arrays)
     return {"sample_id": record.sample_id, "ok": True, "seconds": meta["seconds"]}
 
@@ -145,13 +145,13 @@ def _init_worker() -> None:
     cv2.setNumThreads(1)
 
 
-def _prepare_parts(parts: Path, dataset: str, params: PreprocessParams) -> None:
-    """Create the parts folder; discard it when it holds parts made with other parameters."""
+def _prepare_staging(staging: Path, dataset: str, params: PreprocessParams) -> None:
+    """Create the staging folder; discard it when it holds clips staged with other parameters."""
     meta = json.dumps({"dataset": dataset, "params": params.to_dict()}, sort_keys=True)
-    marker = parts / PARTS_META
-    if parts.exists() and (not marker.is_file() or marker.read_text() != meta):
-        shutil.rmtree(parts)
-    parts.mkdir(parents=True, exist_ok=True)
+    marker = staging / STAGING_META
+    if staging.exists() and (not marker.is_file() or marker.read_text() != meta):
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True, exist_ok=True)
     if not marker.is_file():
         write_text(marker, meta)
 
@@ -160,7 +160,7 @@ def _run_clips(
     todo: list[ClipRecord],
     root: Path,
     params: PreprocessParams,
-    parts: Path,
+    staging: Path,
     workers: int,
     device: str | None,
     bar: Any,
@@ -177,15 +177,15 @@ def _run_clips(
 
     if workers <= 1:
         for record in todo:
-            collect(process_clip(record, root, params, part_path(parts, record.sample_id), device))
+            collect(process_clip(record, root, params, staged_path(staging, record.sample_id), device))
         return failed
     pending: set[Future] = set()
     queue = iter(todo)
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker) as pool:
         while True:
             for record in queue:
-                part = part_path(parts, record.sample_id)
-                pending.add(pool.submit(process_clip, record, root, params, part, device))
+                staged = staged_path(staging, record.sample_id)
+                pending.add(pool.submit(process_clip, record, root, params, staged, device))
                 if len(pending) >= 2 * workers:
                     break
             if not pending:
@@ -210,14 +210,14 @@ def failure_summary(failed: dict[str, str]) -> str:
     return "\n".join(f"  {len(ids)} clip(s): {reason} (e.g. {ids[0]})" for reason, ids in ranked)
 
 
-def _flagged_clips(rows: list[ClipRecord], parts: Path, failed: dict[str, str]) -> dict[str, str]:
+def _flagged_clips(rows: list[ClipRecord], staging: Path, failed: dict[str, str]) -> dict[str, str]:
     """Clips processed but flagged by face QC (the face is lost on some frames): ``{id: why}``."""
     flagged = {}
     for record in rows:
         if record.sample_id in failed:
             continue
-        with np.load(part_path(parts, record.sample_id)) as part:
-            face = json.loads(str(part["meta"]))["face"]
+        with np.load(staged_path(staging, record.sample_id)) as staged:
+            face = json.loads(str(staged["meta"]))["face"]
         lost = face.get("face_lost_frames") or []
         if lost:
             flagged[record.sample_id] = (
@@ -349,9 +349,9 @@ def build_cache(
     qc_dir.mkdir(parents=True, exist_ok=True)
     for stale in out_path.parent.glob(f".{out_path.name}.*.partial"):  # left by a killed packing step
         stale.unlink(missing_ok=True)
-    parts = parts_dir(out_path)
-    _prepare_parts(parts, manifest.dataset, params)
-    todo = [r for r in rows if not part_is_current(part_path(parts, r.sample_id), r)]
+    staging = staging_dir(out_path)
+    _prepare_staging(staging, manifest.dataset, params)
+    todo = [r for r in rows if not staged_is_current(staged_path(staging, r.sample_id), r)]
     reused = len(rows) - len(todo)
 
     bar = None
@@ -360,13 +360,13 @@ def build_cache(
 
         bar = tqdm(total=len(rows), initial=reused, desc=f"{manifest.dataset} clips", unit="clip")
     try:
-        failed = _run_clips(todo, Path(manifest.root), params, parts, workers, device, bar)
+        failed = _run_clips(todo, Path(manifest.root), params, staging, workers, device, bar)
     finally:
         if bar is not None:
             bar.close()
     for sid, err in failed.items():
         log.warning("%s: clip %s failed: %s", manifest.dataset, sid, err)
-    flagged = _flagged_clips(rows, parts, failed)
+    flagged = _flagged_clips(rows, staging, failed)
     for sid, why in flagged.items():
         log.warning("%s: clip %s flagged: %s", manifest.dataset, sid, why)
     if strict:
@@ -401,12 +401,14 @@ def build_cache(
         data_fingerprint=data_fingerprint,
     ) as writer:
         for i, record in enumerate(done):
-            with np.load(part_path(parts, record.sample_id)) as part:
-                meta = json.loads(str(part["meta"]))
-                frames, raw = part["frames"], part["raw"]
-                crops.append(part["reference_crop"])
-                if len(landmark_frames) < landmark_rows and "reference_frame" in part:
-                    landmark_frames.append((part["reference_frame"], part["reference_crop"], meta["face"]))
+            with np.load(staged_path(staging, record.sample_id)) as staged:
+                meta = json.loads(str(staged["meta"]))
+                frames, raw = staged["frames"], staged["raw"]
+                crops.append(staged["reference_crop"])
+                if len(landmark_frames) < landmark_rows and "reference_frame" in staged:
+                    landmark_frames.append(
+                        (staged["reference_frame"], staged["reference_crop"], meta["face"])
+                    )
             metas[record.sample_id] = meta
             labels.append(record.sample_id.rsplit("/", 1)[-1])
             onset, offset = record.index_of(record.onset), record.index_of(record.offset)
@@ -437,7 +439,7 @@ def build_cache(
         )
         if landmark_frames:
             write_landmark_montage(*map(list, zip(*landmark_frames)), qc_dir / "landmarks.png")
-    shutil.rmtree(parts, ignore_errors=True)
+    shutil.rmtree(staging, ignore_errors=True)
     summary = BuildSummary(
         out_path=out_path,
         qc_dir=qc_dir,

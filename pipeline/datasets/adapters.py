@@ -31,7 +31,7 @@ from .spec import REQUIRED_FIELDS, Correction, DatasetSpec, Grouping, load_spec
 
 
 @dataclass
-class _Part:
+class _Reading:
     """What one dataset reader found, before strictness and composite prefixes are applied."""
 
     root: Path
@@ -136,7 +136,7 @@ def read_sheet_dataset(
     variant: str = "raw",
     annotation: Path | None = None,
     clips: Path | None = None,
-) -> _Part:
+) -> _Reading:
     """Read a ``kind = "sheet"`` dataset: one validated record per usable annotation row."""
     prefix = spec.variant(variant).prefix
     sheet = find_annotation(spec, root, annotation)
@@ -176,7 +176,7 @@ def read_sheet_dataset(
         )
     clip_dir = find_clip_dir(spec, root, variant, clips, fits)
     base = base_root(root, clip_dir)
-    part = _Part(
+    reading = _Reading(
         root=base,
         sources={
             "annotation": str(sheet),
@@ -193,13 +193,13 @@ def read_sheet_dataset(
             if is_blank(cell(row, fld)):
                 problems.append(f"{where}, column {names[fld]!r}: empty")
         if problems:
-            part.excluded.append(Excluded(where, "", "; ".join(problems)))
+            reading.excluded.append(Excluded(where, "", "; ".join(problems)))
             continue
         subject = subject_id(cell(row, "subject"), spec.subject_template)
         filename = cell_text(cell(row, "filename"))
         sample_id = f"{subject}/{filename}"
         values = {fld: cell(row, fld) for fld in header.columns}
-        _correct(spec.corrections, subject, filename, values, where, part.corrections)
+        _correct(spec.corrections, subject, filename, values, where, reading.corrections)
 
         numbers: dict[str, int] = {}
         for fld in ("onset", "apex", "offset"):
@@ -231,7 +231,7 @@ def read_sheet_dataset(
         reason = unsafe_reason(filename) or unsafe_reason(rel)
         if reason:
             problems.append(f"{where}, column {names['filename']!r}: {reason}")
-        if _exclude(part, where, sample_id, problems, klass, emotion, grouping):
+        if _exclude(reading, where, sample_id, problems, klass, emotion, grouping):
             continue
         check = _check_clip(base, clip_dir, rel, spec, prefix)
         if not check.problems:
@@ -244,10 +244,10 @@ def read_sheet_dataset(
                 )
         _strays(check, (clip_dir / rel).as_posix(), (onset, offset))
         if check.problems:
-            part.excluded.append(Excluded(where, sample_id, f"{where}: " + "; ".join(check.problems)))
+            reading.excluded.append(Excluded(where, sample_id, f"{where}: " + "; ".join(check.problems)))
             continue
         au_raw = values.get("action_units")
-        part.rows.append(
+        reading.rows.append(
             ClipRecord(
                 sample_id=sample_id,
                 dataset=spec.name,
@@ -266,7 +266,7 @@ def read_sheet_dataset(
                 au_text=cell_text(au_raw),
             )
         )
-    return part
+    return reading
 
 
 def _classify(
@@ -283,14 +283,14 @@ def _classify(
         return None
 
 
-def _exclude(part, where: str, sample_id: str, problems: list[str], klass, emotion: str, grouping) -> bool:
+def _exclude(reading, where: str, sample_id: str, problems: list[str], klass, emotion: str, grouping) -> bool:
     """Record why a row is left out (its problems, or a label the grouping drops); True if it is."""
     if problems:
-        part.excluded.append(Excluded(where, sample_id, "; ".join(problems)))
+        reading.excluded.append(Excluded(where, sample_id, "; ".join(problems)))
         return True
     if klass is None:
         reason = f"emotion {emotion!r} is not used by grouping {grouping.name!r}"
-        part.excluded.append(Excluded(where, sample_id, reason, "grouping"))
+        reading.excluded.append(Excluded(where, sample_id, reason, "grouping"))
         return True
     return False
 
@@ -323,7 +323,7 @@ def read_folder_dataset(
     variant: str = "raw",
     annotation: Path | None = None,
     clips: Path | None = None,
-) -> _Part:
+) -> _Reading:
     """Read a ``kind = "folders"`` dataset: labels from the folder names, onset/offset from the frames."""
     if annotation is not None:
         raise ManifestError(
@@ -344,7 +344,7 @@ def read_folder_dataset(
 
     clip_dir = find_clip_dir(spec, root, variant, clips, fits)
     base = base_root(root, clip_dir)
-    part = _Part(
+    reading = _Reading(
         root=base, sources={"annotation": "(folder names)", "clips": str(clip_dir), "variant": variant}
     )
     seen: dict[str, str] = {}
@@ -362,9 +362,9 @@ def read_folder_dataset(
         check = _check_clip(base, clip_dir, rel, spec, prefix)
         _strays(check, where, None)
         problems.extend(check.problems)
-        if _exclude(part, where, sample_id, problems, klass, emotion, grouping):
+        if _exclude(reading, where, sample_id, problems, klass, emotion, grouping):
             continue
-        part.rows.append(
+        reading.rows.append(
             ClipRecord(
                 sample_id=sample_id,
                 dataset=spec.name,
@@ -383,7 +383,7 @@ def read_folder_dataset(
                 au_text="",
             )
         )
-    return part
+    return reading
 
 
 READERS = {"sheet": read_sheet_dataset, "folders": read_folder_dataset}
@@ -434,30 +434,30 @@ def _under(folder: str, rel: str) -> str:
 
 def _read_composite(
     spec: DatasetSpec, root: Path | None, roots: dict[str, Path] | None, grouping: Grouping, variant: str
-) -> _Part:
+) -> _Reading:
     part_roots = _part_roots(spec, root, roots)
-    parts: dict[str, _Part] = {}
+    readings: dict[str, _Reading] = {}
     for name, part_root in part_roots.items():
         sub = load_spec(name)
         sub_grouping = spec.part_groupings.get(grouping.name, {}).get(name)
         if sub_grouping is None:
             raise ManifestError(f"{spec.path}: grouping {grouping.name!r} has no mapping for part {name!r}")
-        parts[name] = READERS[sub.kind](sub, part_root, sub_grouping, variant=variant)
-    paths = [p.root.resolve() for p in parts.values()]
+        readings[name] = READERS[sub.kind](sub, part_root, sub_grouping, variant=variant)
+    paths = [p.root.resolve() for p in readings.values()]
     base = Path(os.path.commonpath(paths))
     if root is not None and all(p.is_relative_to(root.resolve()) for p in paths):
         base = root
-    out = _Part(root=base)
+    out = _Reading(root=base)
     excludes = {(e["dataset"], f"{e['subject']}/{e['filename']}"): e.get("reason", "") for e in spec.exclude}
-    for name, part in parts.items():
-        shift = part.root.resolve().relative_to(base.resolve()).as_posix()
-        for key, value in part.sources.items():
+    for name, reading in readings.items():
+        shift = reading.root.resolve().relative_to(base.resolve()).as_posix()
+        for key, value in reading.sources.items():
             out.sources[f"{name}.{key}"] = value
-        out.corrections.extend(f"{name}: {c}" for c in part.corrections)
+        out.corrections.extend(f"{name}: {c}" for c in reading.corrections)
         out.excluded.extend(
-            replace(e, row=f"{name}: {e.row}", sample_id=f"{name}/{e.sample_id}") for e in part.excluded
+            replace(e, row=f"{name}: {e.row}", sample_id=f"{name}/{e.sample_id}") for e in reading.excluded
         )
-        for rec in part.rows:
+        for rec in reading.rows:
             sid = f"{name}/{rec.sample_id}"
             if (name, rec.sample_id) in excludes:
                 out.excluded.append(
@@ -510,7 +510,7 @@ def load_manifest(
     if spec.kind == "composite":
         if annotation is not None or clips is not None:
             raise ManifestError(f"{spec.name}: annotation/clips overrides need a single dataset; use roots=")
-        part = _read_composite(
+        reading = _read_composite(
             spec, root_path, {k: Path(v) for k, v in (roots or {}).items()}, group, variant
         )
     else:
@@ -518,7 +518,7 @@ def load_manifest(
             raise ManifestError(f"{spec.name}: root is required")
         if roots:
             raise ManifestError(f"{spec.name}: roots= is only for composite datasets")
-        part = READERS[spec.kind](
+        reading = READERS[spec.kind](
             spec,
             root_path,
             group,
@@ -526,17 +526,17 @@ def load_manifest(
             annotation=Path(annotation) if annotation is not None else None,
             clips=Path(clips) if clips is not None else None,
         )
-    invalid = [e for e in part.excluded if e.kind == "invalid"]
+    invalid = [e for e in reading.excluded if e.kind == "invalid"]
     if strict and invalid:
         listing = "\n  ".join(e.reason for e in invalid)
         raise ManifestError(f"{spec.name}: {len(invalid)} row(s) failed validation (strict):\n  {listing}")
     return Manifest(
         dataset=spec.name,
-        root=part.root,
+        root=reading.root,
         grouping=group.name,
         classes=group.classes,
-        rows=part.rows,
-        excluded=part.excluded,
-        corrections=part.corrections,
-        sources=part.sources,
+        rows=reading.rows,
+        excluded=reading.excluded,
+        corrections=reading.corrections,
+        sources=reading.sources,
     )

@@ -18,7 +18,7 @@ import h5py
 import numpy as np
 import pytest
 
-from pipeline.build import BuildError, build_cache, parts_dir
+from pipeline.build import BuildError, build_cache, staging_dir
 from pipeline.datasets import load_manifest
 from pipeline.faces import FaceParams
 from pipeline.magnify import MagnifyParams
@@ -77,7 +77,7 @@ def test_build_end_to_end(reference_build):
     manifest, summary = reference_build
     path = summary.out_path
     assert summary.written == N_CLIPS and summary.failed == {} and summary.processed == N_CLIPS
-    assert not parts_dir(path).exists()
+    assert not staging_dir(path).exists()
     info = open_cache(path)
     params = small_params()
     assert info.dataset == "synthetic" and info.classes == list(manifest.classes)
@@ -133,7 +133,7 @@ def test_failed_clip_is_reported_not_fatal(tree, tmp_path):
     with pytest.raises(BuildError, match=bad.sample_id):
         build_cache(manifest, params, out, qc_dir, workers=1, progress=False, strict=True)
     assert not out.exists()
-    assert len(list(parts_dir(out).glob("*.npz"))) == N_CLIPS - 1  # good clips kept for a rerun
+    assert len(list(staging_dir(out).glob("*.npz"))) == N_CLIPS - 1  # good clips kept for a rerun
 
     summary = build_cache(manifest, params, out, qc_dir, workers=1, progress=False)
     assert summary.reused == N_CLIPS - 1 and summary.processed == 1  # only the bad clip is retried
@@ -201,9 +201,9 @@ KILLED_BUILD = textwrap.dedent(
 )
 
 
-def finished_parts(parts: Path) -> list[Path]:
-    """Parts renamed into place (a killed write leaves a hidden ``.<name>.*.npz`` temporary file)."""
-    return [p for p in parts.glob("*.npz") if not p.name.startswith(".")]
+def finished_staged(staging: Path) -> list[Path]:
+    """Staged clips renamed into place (a killed write leaves a hidden ``.<name>.*.npz`` temporary file)."""
+    return [p for p in staging.glob("*.npz") if not p.name.startswith(".")]
 
 
 def test_killed_build_resumes_with_same_content(tree, reference_build, tmp_path):
@@ -211,23 +211,23 @@ def test_killed_build_resumes_with_same_content(tree, reference_build, tmp_path)
     out = tmp_path / "cache" / "synthetic.h5"
     script = KILLED_BUILD.replace("{size}", str(SIZE))
     proc = subprocess.Popen([sys.executable, "-c", script, str(tree), str(out), str(tmp_path / "qc")])
-    parts = parts_dir(out)
+    staging = staging_dir(out)
     deadline = time.monotonic() + 120
     try:
-        while len(finished_parts(parts)) < 3:
+        while len(finished_staged(staging)) < 3:
             assert proc.poll() is None, "build ended before it could be killed"
             assert time.monotonic() < deadline, "build made no progress"
             time.sleep(0.05)
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-    done_before = len(finished_parts(parts))
+    done_before = len(finished_staged(staging))
     assert 3 <= done_before < N_CLIPS
     assert not out.exists() and not list(out.parent.glob("*.h5"))
 
     summary = build_cache(manifest, small_params(), out, tmp_path / "qc", workers=1, progress=False)
     assert summary.reused == done_before and summary.processed == N_CLIPS - done_before
-    assert summary.written == N_CLIPS and not parts.exists()
+    assert summary.written == N_CLIPS and not staging.exists()
     assert sorted(p.name for p in out.parent.iterdir()) == ["synthetic.h5"]
     resumed, fresh = read_all(out), read_all(reference.out_path)
     assert sorted(resumed) == sorted(fresh)
