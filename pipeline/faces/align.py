@@ -117,7 +117,9 @@ def _face_check(
 
     A frame has the face when a detection lies within half a box width of the reference box. Its
     drift is the shift, in crop pixels, of the centroid of the :data:`RIGID_POINTS` landmarks
-    against the reference frame's, each mapped by that frame's transform (``matrices[i]``).
+    against the reference frame's, each mapped by that frame's transform (``matrices[i]``). The
+    landmarks are found in the reference box moved with the face (:func:`_landmarks_near`), not in
+    the detector's box of that frame, whose jitter moves the landmarks by pixels.
 
     Returns ``(lost frames, {frame: drift in crop px})``.
     """
@@ -137,10 +139,23 @@ def _face_check(
         if not near:
             lost.append(i)
             continue
-        points = near[0].landmarks if near[0].landmarks is not None else backend.landmarks(gray, near[0].box)
+        points = _landmarks_near(backend, gray, face.box, landmarks)
         moved = transform_points(matrices[i], points[rigid]).mean(axis=0)
         drift_px[i] = float(np.hypot(*(moved - origin)))
     return lost, drift_px
+
+
+def _landmarks_near(
+    backend: LandmarkBackend, gray: np.ndarray, box: tuple, reference: np.ndarray, rounds: int = 2
+) -> np.ndarray:
+    """(68, 2) landmarks of ``gray`` found in ``box`` translated by the face's shift from ``reference``
+    (the shift is re-estimated from the landmarks ``rounds`` times)."""
+    shift = np.zeros(2)
+    for _ in range(rounds):
+        moved = (box[0] + shift[0], box[1] + shift[1], box[2] + shift[0], box[3] + shift[1])
+        points = backend.landmarks(gray, moved)
+        shift = points.mean(axis=0) - reference.mean(axis=0)
+    return points
 
 
 def _track_landmarks(

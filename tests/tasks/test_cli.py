@@ -340,3 +340,22 @@ def test_make_run_exits_non_zero_when_the_pipeline_fails(tmp_path):
     )
     assert result.returncode != 0
     assert "--device 'cuda'" in output(result)
+
+
+def test_the_same_command_from_two_folders_runs_in_both(tmp_path):
+    """Luigi's own lock keys on the command line: with it, the second command would do nothing and exit 0."""
+    cache = tmp_path / "blobs.h5"
+    write_blob_cache(cache, subjects=2, per_subject=2, size=64)
+    folders = [tmp_path / "one", tmp_path / "two"]
+    args = [str(BIN / "luigi"), "--module", "tasks", "TrainLOSO", "--hdf5", str(cache), *TINY_TRAIN,
+            "--workers", "1", "--local-scheduler"]  # fmt: skip
+    procs = []
+    for folder in folders:
+        folder.mkdir()
+        procs.append(
+            subprocess.Popen(args, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        )
+    logs = [p.communicate(timeout=300)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], logs
+    for folder in folders:  # the default --workdir ./work of each folder
+        assert len(list((folder / "work" / "runs").glob("*/metrics.json"))) == 1
