@@ -74,7 +74,7 @@ DEV_FOLDS = ["sub01", "sub02"]
 ALPHAS = (0.0, 5.0, 10.0, 20.0)
 AMPLITUDES = (0.5, 1.0)
 VARIANTS = ("akm", "all", "random", "uniform-4", "apex", "max-key")
-ALIGNMENTS = ("reference", "track", "none")
+ALIGNMENTS = ("clip", "track", "none")
 METRICS = ("uf1", "uar", "accuracy")
 
 
@@ -97,7 +97,7 @@ class Study:
             )
         return folder
 
-    def cache(self, data: Path, alpha: float, mode: str = "reference") -> Path:
+    def cache(self, data: Path, alpha: float, mode: str = "clip") -> Path:
         """HDF5 cache of ``data`` with magnification ``alpha`` and face mode ``mode``, built when absent."""
         params = PreprocessParams(faces=FaceParams(mode=mode), magnify=MagnifyParams(alpha=alpha))
         name = f"{data.name}-{params.hash()}"

@@ -12,7 +12,7 @@ from pipeline.identity import canonical_json, digest
 from pipeline.magnify import MagnifyParams
 from pipeline.validation import require
 
-VARIANTS = ("raw", "reg")
+FRAME_SETS = ("full", "cropped")
 
 
 def _from_dict(cls: type, values: dict[str, Any], where: str) -> Any:
@@ -35,7 +35,7 @@ class PreprocessParams:
         magnify: phase-based magnification (``pipeline.magnify.MagnifyParams``); ``alpha = 0``
             stores the aligned frames unmagnified.
         keep_raw: also store the un-magnified aligned frames as ``/clips/<id>/raw``.
-        variant: which frames of the release to read: ``"raw"`` (full frames) or ``"reg"`` (the
+        frame_set: which frames of the release to read: ``"full"`` frames or ``"cropped"`` (the
             release's cropped ``reg_`` frames).
         grouping: class grouping name from the dataset spec (``None``: the spec's default).
     """
@@ -43,7 +43,7 @@ class PreprocessParams:
     faces: FaceParams = field(default_factory=FaceParams)
     magnify: MagnifyParams = field(default_factory=MagnifyParams)
     keep_raw: bool = False
-    variant: str = "raw"
+    frame_set: str = "full"
     grouping: str | None = None
 
     def __post_init__(self) -> None:
@@ -60,7 +60,9 @@ class PreprocessParams:
             "must be >= 0 for a cache build (0 = no magnification)",
             self.magnify.alpha,
         )
-        require(self.variant in VARIANTS, owner, "variant", f"must be one of {VARIANTS}", self.variant)
+        require(
+            self.frame_set in FRAME_SETS, owner, "frame_set", f"must be one of {FRAME_SETS}", self.frame_set
+        )
         require(
             self.grouping is None or (isinstance(self.grouping, str) and bool(self.grouping)),
             owner,

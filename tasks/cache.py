@@ -115,7 +115,7 @@ class BuildDatasetCache(WorkdirMixin, PreprocessMixin, SyntheticMixin, luigi.Tas
             self.dataset,
             root,
             grouping=self.params.grouping,
-            variant=self.params.variant,
+            frame_set=self.params.frame_set,
             annotation=self.annotation,
             clips=self.clips,
         )

@@ -19,7 +19,7 @@ from pipeline.synthetic import SyntheticParams
 from tasks.configfile import describe_configuration
 from tasks.params import build_dataclass, mixin, parameters_of
 
-PREPROCESS_RENAME = {"variant": "frames"}
+PREPROCESS_RENAME = {"frame_set": "frames"}
 
 WorkdirMixin = mixin(
     "WorkdirMixin",
@@ -36,7 +36,7 @@ PreprocessMixin = mixin(
     "PreprocessMixin",
     parameters_of(FaceParams, "faces", prefix="face_"),
     parameters_of(MagnifyParams, "magnify"),
-    # ``--variant`` is the model's key-frame variant; the frame variant of the release is ``--frames``
+    # ``--variant`` is the model's key-frame selection; the release's frame set is ``--frames``
     parameters_of(PreprocessParams, "preprocess", skip=("faces", "magnify"), rename=PREPROCESS_RENAME),
 )
 

@@ -51,7 +51,7 @@ class _ClipCheck:
 
 
 def _check_clip(base: Path, clips: Path, rel: str, spec: DatasetSpec, prefix: str) -> _ClipCheck:
-    """Resolve ``clips/rel``, refuse escapes and empty folders, list the variant's frames."""
+    """Resolve ``clips/rel``, refuse escapes and empty folders, list the frame set's frames."""
     check = _ClipCheck()
     reason = unsafe_reason(rel)
     if reason:
@@ -133,12 +133,12 @@ def read_sheet_dataset(
     root: Path,
     grouping: Grouping,
     *,
-    variant: str = "raw",
+    frame_set: str = "full",
     annotation: Path | None = None,
     clips: Path | None = None,
 ) -> _Reading:
     """Read a ``kind = "sheet"`` dataset: one validated record per usable annotation row."""
-    prefix = spec.variant(variant).prefix
+    prefix = spec.frame_set(frame_set).prefix
     sheet = find_annotation(spec, root, annotation)
     table = read_table(sheet)
     header = find_header(
@@ -174,7 +174,7 @@ def read_sheet_dataset(
         raise ManifestError(
             f"{sheet}: the sheet has no rows below its header (row {header.row_index + 1}): no clips to read"
         )
-    clip_dir = find_clip_dir(spec, root, variant, clips, fits)
+    clip_dir = find_clip_dir(spec, root, frame_set, clips, fits)
     base = base_root(root, clip_dir)
     reading = _Reading(
         root=base,
@@ -182,7 +182,7 @@ def read_sheet_dataset(
             "annotation": str(sheet),
             "header_row": str(header.row_index + 1),
             "clips": str(clip_dir),
-            "variant": variant,
+            "frame_set": frame_set,
         },
     )
     seen: dict[str, int] = {}
@@ -320,7 +320,7 @@ def read_folder_dataset(
     root: Path,
     grouping: Grouping,
     *,
-    variant: str = "raw",
+    frame_set: str = "full",
     annotation: Path | None = None,
     clips: Path | None = None,
 ) -> _Reading:
@@ -329,7 +329,7 @@ def read_folder_dataset(
         raise ManifestError(
             f"{spec.name}: has no annotation sheet (labels come from folder names); drop --annotation"
         )
-    prefix = spec.variant(variant).prefix
+    prefix = spec.frame_set(frame_set).prefix
     segments = spec.clip_template.split("/")
     head = re.compile(spec.subject_regex)
 
@@ -342,10 +342,10 @@ def read_folder_dataset(
             for _, path in _walk(folder / subj, segments[1:], spec, {})
         )
 
-    clip_dir = find_clip_dir(spec, root, variant, clips, fits)
+    clip_dir = find_clip_dir(spec, root, frame_set, clips, fits)
     base = base_root(root, clip_dir)
     reading = _Reading(
-        root=base, sources={"annotation": "(folder names)", "clips": str(clip_dir), "variant": variant}
+        root=base, sources={"annotation": "(folder names)", "clips": str(clip_dir), "frame_set": frame_set}
     )
     seen: dict[str, str] = {}
     for values, folder in _walk(clip_dir, segments, spec, {}):
@@ -433,7 +433,7 @@ def _under(folder: str, rel: str) -> str:
 
 
 def _read_composite(
-    spec: DatasetSpec, root: Path | None, roots: dict[str, Path] | None, grouping: Grouping, variant: str
+    spec: DatasetSpec, root: Path | None, roots: dict[str, Path] | None, grouping: Grouping, frame_set: str
 ) -> _Reading:
     part_roots = _part_roots(spec, root, roots)
     readings: dict[str, _Reading] = {}
@@ -442,7 +442,7 @@ def _read_composite(
         sub_grouping = spec.part_groupings.get(grouping.name, {}).get(name)
         if sub_grouping is None:
             raise ManifestError(f"{spec.path}: grouping {grouping.name!r} has no mapping for part {name!r}")
-        readings[name] = READERS[sub.kind](sub, part_root, sub_grouping, variant=variant)
+        readings[name] = READERS[sub.kind](sub, part_root, sub_grouping, frame_set=frame_set)
     paths = [p.root.resolve() for p in readings.values()]
     base = Path(os.path.commonpath(paths))
     if root is not None and all(p.is_relative_to(root.resolve()) for p in paths):
@@ -481,7 +481,7 @@ def load_manifest(
     root: str | os.PathLike | None = None,
     *,
     grouping: str | None = None,
-    variant: str = "raw",
+    frame_set: str = "full",
     strict: bool = False,
     annotation: str | os.PathLike | None = None,
     clips: str | os.PathLike | None = None,
@@ -493,7 +493,7 @@ def load_manifest(
         dataset: a dataset name (see :func:`list_datasets`) or the path of a spec ``.toml`` file.
         root: the dataset's top folder as unpacked (a composite: the folder holding its datasets).
         grouping: class grouping name (see :func:`list_groupings`); the spec's default when None.
-        variant: ``"raw"`` frames or ``"reg"`` (cropped / registered) frames.
+        frame_set: the release's ``"full"`` frames or its ``"cropped"`` (registered, ``reg_``) frames.
         strict: raise :class:`ManifestError` listing every row-level problem instead of excluding rows.
         annotation: the annotation sheet, overriding the search under ``root``.
         clips: the folder holding the clip folders, overriding the search under ``root``.
@@ -503,7 +503,7 @@ def load_manifest(
     spec = load_spec(dataset)
     group = spec.grouping(grouping)
     if spec.kind != "composite":
-        spec.variant(variant)
+        spec.frame_set(frame_set)
     root_path = Path(root) if root is not None else None
     if root_path is not None and not root_path.is_dir():
         raise ManifestError(f"{spec.name}: dataset root is not a folder: {root_path}")
@@ -511,7 +511,7 @@ def load_manifest(
         if annotation is not None or clips is not None:
             raise ManifestError(f"{spec.name}: annotation/clips overrides need a single dataset; use roots=")
         reading = _read_composite(
-            spec, root_path, {k: Path(v) for k, v in (roots or {}).items()}, group, variant
+            spec, root_path, {k: Path(v) for k, v in (roots or {}).items()}, group, frame_set
         )
     else:
         if root_path is None:
@@ -522,7 +522,7 @@ def load_manifest(
             spec,
             root_path,
             group,
-            variant=variant,
+            frame_set=frame_set,
             annotation=Path(annotation) if annotation is not None else None,
             clips=Path(clips) if clips is not None else None,
         )

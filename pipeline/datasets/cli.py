@@ -64,7 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--grouping", help="class grouping (default: the dataset's default)")
     parser.add_argument(
-        "--variant", choices=("raw", "reg"), default="raw", help="raw or cropped (reg_) frames"
+        "--frames",
+        choices=("full", "cropped"),
+        default="full",
+        help="the release's full or cropped (reg_) frames",
     )
     parser.add_argument("--strict", action="store_true", help="fail on any row-level problem")
     parser.add_argument("--annotation", help="annotation sheet to use instead of searching the root")
@@ -86,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
             args.dataset,
             args.root,
             grouping=args.grouping,
-            variant=args.variant,
+            frame_set=args.frames,
             strict=args.strict,
             annotation=args.annotation,
             clips=args.clips,

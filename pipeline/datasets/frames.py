@@ -21,7 +21,7 @@ def list_frames(folder: Path, frame_regex: str, prefix: str = "") -> list[tuple[
     """``(frame number, file name)`` of a clip folder's frames, sorted by number (never lexically).
 
     A frame is a file whose name is ``prefix`` + a name matching ``frame_regex``. With an empty
-    prefix, names that would match with a known variant prefix (``reg_``) are not frames.
+    prefix, names that would match with a known frame-set prefix (``reg_``) are not frames.
     """
     pattern = re.compile(frame_regex)
     out = []

@@ -21,9 +21,9 @@ def _unique(paths: list[Path]) -> list[Path]:
     return out
 
 
-def release_dirs(spec: DatasetSpec, variant: str) -> tuple[str, ...]:
-    """Release subfolders that may hold the clips of ``variant``."""
-    chosen = spec.variant(variant).release_dirs
+def release_dirs(spec: DatasetSpec, frame_set: str) -> tuple[str, ...]:
+    """Release subfolders that may hold the clips of frame set ``frame_set``."""
+    chosen = spec.frame_set(frame_set).release_dirs
     return spec.release_dirs if chosen is None else chosen
 
 
@@ -71,20 +71,20 @@ def find_annotation(spec: DatasetSpec, root: Path, override: Path | None) -> Pat
 
 
 def find_clip_dir(
-    spec: DatasetSpec, root: Path, variant: str, override: Path | None, fits: Callable[[Path], bool]
+    spec: DatasetSpec, root: Path, frame_set: str, override: Path | None, fits: Callable[[Path], bool]
 ) -> Path:
     """The one folder (``root`` or a release subfolder) in which ``fits`` finds the clips."""
     if override is not None:
         if not override.is_dir():
             raise ManifestError(f"clip folder not found: {override}")
         return override
-    candidates = _unique([root] + [root / d for d in release_dirs(spec, variant) if (root / d).is_dir()])
+    candidates = _unique([root] + [root / d for d in release_dirs(spec, frame_set) if (root / d).is_dir()])
     fitting = [c for c in candidates if fits(c)]
     if not fitting:
         looked = ", ".join(str(c) for c in candidates)
         raise ManifestError(
-            f"{spec.name}: no clip folders of variant {variant!r} found in {looked} "
-            f"(release subfolders looked for: {list(release_dirs(spec, variant))}). Pass --clips DIR."
+            f"{spec.name}: no clip folders of frame set {frame_set!r} found in {looked} "
+            f"(release subfolders looked for: {list(release_dirs(spec, frame_set))}). Pass --clips DIR."
         )
     if len(fitting) > 1:
         listing = "\n  ".join(str(c) for c in fitting)

@@ -86,9 +86,9 @@ def _read_raw(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Grouping:
-    """A named mapping from raw emotion labels to class indices.
+    """A named mapping from emotion labels as written to class indices.
 
-    ``members`` maps each class to the raw labels (lower case) that fall in it; ``drop`` lists raw
+    ``members`` maps each class to the sheet's labels (lower case) that fall in it; ``drop`` lists sheet
     labels that are known but left out. Any other label is unknown (a validation problem).
     """
 
@@ -108,16 +108,18 @@ class Grouping:
             raise SpecError(f"grouping {self.name!r}: members name unknown classes {sorted(unknown)}")
         seen: dict[str, str] = {}
         for cls in self.classes:
-            for raw in self.members.get(cls, (cls,)):
-                if raw in seen:
-                    raise SpecError(f"grouping {self.name!r}: label {raw!r} is in {seen[raw]!r} and {cls!r}")
-                seen[raw] = cls
+            for label in self.members.get(cls, (cls,)):
+                if label in seen:
+                    raise SpecError(
+                        f"grouping {self.name!r}: label {label!r} is in {seen[label]!r} and {cls!r}"
+                    )
+                seen[label] = cls
         clash = set(seen) & set(self.drop)
         if clash:
             raise SpecError(f"grouping {self.name!r}: labels both kept and dropped: {sorted(clash)}")
 
     def classify(self, emotion: str) -> tuple[int, str] | None:
-        """``(label, class name)`` for a raw label, ``None`` when dropped; ``KeyError`` when unknown."""
+        """``(label, class name)`` for a label label, ``None`` when dropped; ``KeyError`` when unknown."""
         key = normalise_label(emotion)
         for index, cls in enumerate(self.classes):
             if key in self.members.get(cls, (cls,)):
@@ -127,7 +129,7 @@ class Grouping:
         raise KeyError(emotion)
 
     def known_labels(self) -> list[str]:
-        kept = [raw for cls in self.classes for raw in self.members.get(cls, (cls,))]
+        kept = [label for cls in self.classes for label in self.members.get(cls, (cls,))]
         return kept + list(self.drop)
 
 
@@ -141,20 +143,21 @@ def _grouping(name: str, table: dict[str, Any], where: Path) -> Grouping:
     if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
         raise SpecError(f"{where}: groupings.{name}.classes must be a list of strings")
     members = {
-        cls: tuple(normalise_label(raw) for raw in raws) for cls, raws in table.get("members", {}).items()
+        cls: tuple(normalise_label(label) for label in labels)
+        for cls, labels in table.get("members", {}).items()
     }
     return Grouping(
         name=name,
         classes=tuple(classes),
         members=members,
-        drop=tuple(normalise_label(raw) for raw in table.get("drop", [])),
+        drop=tuple(normalise_label(label) for label in table.get("drop", [])),
         description=str(table.get("description", "")),
     )
 
 
 @dataclass(frozen=True)
-class Variant:
-    """Frame-file variant: raw frames, or the cropped/registered ``reg_`` frames."""
+class FrameSet:
+    """One set of frame files of a release: the full frames, or the cropped/registered ``reg_`` ones."""
 
     prefix: str = ""
     release_dirs: tuple[str, ...] | None = None  # overrides the spec's when set
@@ -186,7 +189,7 @@ class DatasetSpec:
     subject_regex: str = ".+"
     frame_regex: str = r".+"
     release_dirs: tuple[str, ...] = ()
-    variants: dict[str, Variant] = field(default_factory=dict)
+    frame_sets: dict[str, FrameSet] = field(default_factory=dict)
     annotation_globs: tuple[str, ...] = ()
     header_search_rows: int = 30
     columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -208,8 +211,8 @@ class DatasetSpec:
                 re.compile(self.subject_regex)
             except re.error as err:
                 raise SpecError(f"{self.path}: bad regular expression: {err}") from err
-            if "raw" not in self.variants:
-                raise SpecError(f"{self.path}: variants must define 'raw'")
+            if "full" not in self.frame_sets:
+                raise SpecError(f"{self.path}: frame_sets must define 'full'")
         if self.kind == "sheet":
             missing = [f for f in REQUIRED_FIELDS if f not in self.columns]
             if missing:
@@ -233,22 +236,22 @@ class DatasetSpec:
             )
         return self.groupings[name]
 
-    def variant(self, name: str) -> Variant:
-        if name not in self.variants:
+    def frame_set(self, name: str) -> FrameSet:
+        if name not in self.frame_sets:
             raise SpecError(
-                f"dataset {self.name!r} has no variant {name!r}; choose one of {sorted(self.variants)}"
+                f"dataset {self.name!r} has no frame set {name!r}; choose one of {sorted(self.frame_sets)}"
             )
-        return self.variants[name]
+        return self.frame_sets[name]
 
 
 def load_spec(name_or_path: str | os.PathLike) -> DatasetSpec:
     """Parse a spec by dataset name (``"casme2"``) or by path to a ``.toml`` file."""
     path = _find_spec_file(name_or_path)
-    raw = _read_raw(path)
+    toml = _read_raw(path)
     where = path
     try:
-        name = str(raw.get("name") or path.stem)
-        annotation = raw.get("annotation", {})
+        name = str(toml.get("name") or path.stem)
+        annotation = toml.get("annotation", {})
         columns = {
             key: tuple([value] if isinstance(value, str) else value)
             for key, value in annotation.get("columns", {}).items()
@@ -260,18 +263,18 @@ def load_spec(name_or_path: str | os.PathLike) -> DatasetSpec:
             )
         groupings: dict[str, Grouping] = {}
         part_groupings: dict[str, dict[str, Grouping]] = {}
-        for gname, table in raw.get("groupings", {}).items():
+        for gname, table in toml.get("groupings", {}).items():
             groupings[gname] = _grouping(gname, table, where)
             for part, ptable in table.get("parts", {}).items():
                 part_groupings.setdefault(gname, {})[part] = _grouping(
                     gname, {"classes": table["classes"], **ptable}, where
                 )
-        variants = {
-            vname: Variant(
+        frame_sets = {
+            vname: FrameSet(
                 prefix=str(v.get("prefix", "")),
                 release_dirs=tuple(v["release_dirs"]) if "release_dirs" in v else None,
             )
-            for vname, v in raw.get("variants", {}).items()
+            for vname, v in toml.get("frame_sets", {}).items()
         }
         corrections = tuple(
             Correction(
@@ -282,29 +285,29 @@ def load_spec(name_or_path: str | os.PathLike) -> DatasetSpec:
                 new=c["new"],
                 reason=str(c.get("reason", "")),
             )
-            for c in raw.get("corrections", [])
+            for c in toml.get("corrections", [])
         )
         return DatasetSpec(
             name=name,
-            kind=str(raw.get("kind", "")),
+            kind=str(toml.get("kind", "")),
             path=path,
-            title=str(raw.get("title", name)),
-            fps=float(raw.get("fps", 0.0)),
-            clip_template=str(raw.get("clip_template", "")),
-            subject_template=str(raw.get("subject_template", "{number}")),
-            subject_regex=str(raw.get("subject_regex", ".+")),
-            frame_regex=str(raw.get("frame_regex", ".+")),
-            release_dirs=tuple(raw.get("release_dirs", ())),
-            variants=variants,
+            title=str(toml.get("title", name)),
+            fps=float(toml.get("fps", 0.0)),
+            clip_template=str(toml.get("clip_template", "")),
+            subject_template=str(toml.get("subject_template", "{number}")),
+            subject_regex=str(toml.get("subject_regex", ".+")),
+            frame_regex=str(toml.get("frame_regex", ".+")),
+            release_dirs=tuple(toml.get("release_dirs", ())),
+            frame_sets=frame_sets,
             annotation_globs=tuple(annotation.get("globs", ())),
             header_search_rows=int(annotation.get("header_search_rows", 30)),
             columns=columns,
             groupings=groupings,
-            default_grouping=str(raw.get("default_grouping", "")),
+            default_grouping=str(toml.get("default_grouping", "")),
             corrections=corrections,
-            parts={p: tuple(t.get("dirs", ())) for p, t in raw.get("parts", {}).items()},
+            parts={p: tuple(t.get("dirs", ())) for p, t in toml.get("parts", {}).items()},
             part_groupings=part_groupings,
-            exclude=tuple({k: str(v) for k, v in e.items()} for e in raw.get("exclude", [])),
+            exclude=tuple({k: str(v) for k, v in e.items()} for e in toml.get("exclude", [])),
         )
     except KeyError as err:
         raise SpecError(f"{where}: missing key {err}") from err

@@ -84,9 +84,9 @@ def _reference_landmarks(
 ) -> tuple[np.ndarray, list[int]]:
     """(68, 2) landmarks on the reference frame, or their per-point median over several frames."""
     first = face.landmarks if face.landmarks is not None else backend.landmarks(reader.read(index), face.box)
-    if params.reference == "onset":
+    if params.landmark_source == "onset":
         return first, [index]
-    used = list(range(index, min(index + params.reference_frames, len(reader.paths))))
+    used = list(range(index, min(index + params.median_frames, len(reader.paths))))
     stack = [first] + [backend.landmarks(reader.read(i, keep=True), face.box) for i in used[1:]]
     return np.median(np.stack(stack), axis=0), used
 
@@ -195,9 +195,9 @@ def align_clip(
 
     Returns:
         ``AlignedClip`` with uint8 (T, S, S) frames. Its ``qc`` dict holds: ``clip``, ``n_frames``,
-        ``frame_height``/``frame_width``, ``backend``, ``mode``, ``reference``,
+        ``frame_height``/``frame_width``, ``backend``, ``mode``, ``landmark_source``,
         ``reference_index_requested``, ``reference_index`` (frame whose landmarks were used, None on
-        fallback), ``reference_frames`` (frames in the landmark median), ``frames_searched``,
+        fallback), ``landmark_frames`` (frames in the landmark median), ``frames_searched``,
         ``n_faces``, ``detector_score``, ``other_scores``, ``face_box``, ``landmarks`` (68 x [x, y],
         source pixels), ``matrix`` (2 x 3, source -> crop), ``transform`` (scale, rotation, shift),
         ``fit_rms_px`` (landmark-to-template RMS distance in crop pixels), ``fallback`` (None or
@@ -229,10 +229,10 @@ def align_clip(
         "n_frames": count,
         "backend": backend.name,
         "mode": params.mode,
-        "reference": params.reference,
+        "landmark_source": params.landmark_source,
         "reference_index_requested": reference_index,
         "reference_index": None,
-        "reference_frames": [],
+        "landmark_frames": [],
         "frames_searched": [],
         "n_faces": 0,
         "detector_score": None,
@@ -278,7 +278,7 @@ def align_clip(
         fitted = transform_points(matrix, landmarks)
         qc.update(
             reference_index=index,
-            reference_frames=used,
+            landmark_frames=used,
             n_faces=len(faces),
             detector_score=face.score,
             other_scores=[f.score for f in faces[1:]],
@@ -287,10 +287,10 @@ def align_clip(
             fit_rms_px=float(np.sqrt(((fitted - template) ** 2).sum(axis=1).mean())),
         )
         if params.mode == "track":
-            raw = _track_landmarks(reader, backend, index, face, landmarks)
-            smooth = smooth_tracks(raw, params.track_sigma)
+            detected = _track_landmarks(reader, backend, index, face, landmarks)
+            smooth = smooth_tracks(detected, params.track_sigma)
             matrices = np.stack([fit_similarity(points, template) for points in smooth])
-            qc["track_jitter_px"] = float(np.linalg.norm(raw - smooth, axis=2).mean())
+            qc["track_jitter_px"] = float(np.linalg.norm(detected - smooth, axis=2).mean())
     qc["matrix"] = _rounded(matrix, 6)
     qc["transform"] = similarity_params(matrix)
 

@@ -8,8 +8,8 @@ from pipeline.validation import ParamError, require
 
 BACKENDS = ("dlib", "fan")
 DETECTORS = ("hog", "cnn")
-REFERENCES = ("onset", "median")
-MODES = ("reference", "track", "none")
+LANDMARK_SOURCES = ("onset", "median")
+MODES = ("clip", "track", "none")
 FALLBACKS = ("skip", "center")
 
 
@@ -29,10 +29,11 @@ class FaceParams:
         margin: fraction of ``size`` left free around the canonical face box on each side.
         forehead: how far the canonical face box extends above the eyebrows, in inter-ocular
             distances (micro-expressions move the brows and forehead).
-        reference: ``"onset"``: landmarks of the reference frame alone; ``"median"``: per-point
-            median of the landmarks over ``reference_frames`` frames from the reference frame.
-        reference_frames: number of frames in the median (``reference="median"``).
-        mode: ``"reference"`` (default): one similarity transform per clip applied to every frame;
+        landmark_source: which landmarks fix the transform: ``"onset"``, those of the reference frame (the
+            clip's onset) alone; ``"median"``, their per-point median over ``median_frames`` frames
+            from the reference frame.
+        median_frames: number of frames in the median (``landmark_source="median"``).
+        mode: ``"clip"`` (default): one similarity transform per clip applied to every frame;
             ``"track"``: landmarks on every frame, smoothed in time, one transform per frame (keeps the
             clip's raw frames in memory; per-frame landmark noise can add jitter that swamps
             micro-movements, hence not the default); ``"none"``: no detection and no alignment, the
@@ -55,9 +56,9 @@ class FaceParams:
     size: int = 128
     margin: float = 0.05
     forehead: float = 0.4
-    reference: str = "onset"
-    reference_frames: int = 5
-    mode: str = "reference"
+    landmark_source: str = "onset"
+    median_frames: int = 5
+    mode: str = "clip"
     track_sigma: float = 2.0
     search_frames: int = 10
     fallback: str = "skip"
@@ -69,7 +70,7 @@ class FaceParams:
         choices = {
             "backend": BACKENDS,
             "detector": DETECTORS,
-            "reference": REFERENCES,
+            "landmark_source": LANDMARK_SOURCES,
             "mode": MODES,
             "fallback": FALLBACKS,
         }
@@ -78,7 +79,7 @@ class FaceParams:
                 raise ParamError("FaceParams", name, f"must be one of {allowed}", getattr(self, name))
         for name, low in (
             ("size", 16),
-            ("reference_frames", 1),
+            ("median_frames", 1),
             ("upsample", 0),
             ("search_frames", 0),
             ("qc_face_frames", 0),

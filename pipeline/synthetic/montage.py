@@ -46,13 +46,13 @@ def write_montage(dataset: SyntheticPlan, path: str | os.PathLike, gain: float =
     for row, clip in zip(axes, picks):
         subject = dataset.subject_of(clip)
         apex = clip.apex_index
-        raw = render_frame(subject, clip, apex, params)
+        rendered = render_frame(subject, clip, apex, params)
         clean = render_frame(subject, clip, apex, params, noise=False).astype(np.float32)
         big = render_frame(subject, clip, apex, params, gain=gain, noise=False).astype(np.float32)
         ys, xs = _face_crop(frame_landmarks(subject, clip, apex), shape)
         diff = (big - clean).mean(-1)[ys, xs]
         field = displacement_field(subject, clip, apex, shape)[ys, xs]
-        row[0].imshow(raw[ys, xs])
+        row[0].imshow(rendered[ys, xs])
         row[0].set_title(
             f"{clip_key(clip)}  {clip.emotion}\napex as written ({clip.amplitude:.2f} px)", fontsize=9
         )

@@ -28,7 +28,7 @@ def test_hash_changes_with_every_nested_parameter():
     seen = {base.hash()}
     changed = [
         dataclasses.replace(base, keep_raw=True),
-        dataclasses.replace(base, variant="reg"),
+        dataclasses.replace(base, frame_set="cropped"),
         dataclasses.replace(base, grouping="other"),
         dataclasses.replace(base, faces=dataclasses.replace(base.faces, size=base.faces.size + 16)),
         dataclasses.replace(base, faces=dataclasses.replace(base.faces, margin=0.1)),
@@ -41,8 +41,8 @@ def test_hash_changes_with_every_nested_parameter():
 
 
 def test_validation_names_the_parameter():
-    with pytest.raises(ValueError, match="PreprocessParams.variant"):
-        PreprocessParams(variant="cropped")
+    with pytest.raises(ValueError, match="PreprocessParams.frame_set"):
+        PreprocessParams(frame_set="reg")
     with pytest.raises(ValueError, match="PreprocessParams.keep_raw"):
         PreprocessParams(keep_raw="yes")
     with pytest.raises(ValueError, match="PreprocessParams.faces"):

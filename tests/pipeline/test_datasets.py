@@ -91,11 +91,11 @@ def test_frames_sorted_by_number_not_lexically(tmp_path):
     ]
 
 
-def test_casme2_reg_variant_picks_the_cropped_folder(tmp_path):
+def test_casme2_cropped_frame_set_picks_the_cropped_folder(tmp_path):
     build_casme2(tmp_path, clip_dir="CASME2_RAW_selected")
     build_casme2(tmp_path, clip_dir="Cropped", prefix="reg_")
-    raw = load_manifest("casme2", tmp_path, variant="raw")
-    reg = load_manifest("casme2", tmp_path, variant="reg")
+    raw = load_manifest("casme2", tmp_path, frame_set="full")
+    reg = load_manifest("casme2", tmp_path, frame_set="cropped")
     assert raw.sources["clips"].endswith("CASME2_RAW_selected")
     assert reg.sources["clips"].endswith("Cropped")
     assert by_id(reg)["sub01/EP02_01f"].frames[0] == "Cropped/sub01/EP02_01f/reg_img46.jpg"

@@ -253,7 +253,7 @@ def test_no_sheet_and_no_clips_name_where_they_looked(tmp_path):
     with pytest.raises(ManifestError, match=r"no annotation sheet matching \['CASME2-coding-\*.xlsx'\]"):
         load_manifest("casme2", tmp_path)
     write_sheet(tmp_path / SHEET, CASME2_HEADER, [GOOD])
-    with pytest.raises(ManifestError, match="no clip folders of variant 'raw' found"):
+    with pytest.raises(ManifestError, match="no clip folders of frame set 'full' found"):
         load_manifest("casme2", tmp_path)
 
 
@@ -311,9 +311,9 @@ def test_smic_unknown_emotion_folder_and_empty_clip(tmp_path):
         load_manifest("smic", tmp_path, strict=True)
 
 
-def test_unknown_grouping_and_variant(tmp_path):
+def test_unknown_grouping_and_frame_set(tmp_path):
     build_casme2(tmp_path)
     with pytest.raises(ManifestError, match=r"no grouping 'samm-5class'; choose one of \['casme2-5class'\]"):
         load_manifest("casme2", tmp_path, grouping="samm-5class")
-    with pytest.raises(ManifestError, match="no variant 'crop'"):
-        load_manifest("casme2", tmp_path, variant="crop")
+    with pytest.raises(ManifestError, match="no frame set 'crop'"):
+        load_manifest("casme2", tmp_path, frame_set="crop")

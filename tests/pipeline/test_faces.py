@@ -171,8 +171,8 @@ def test_median_reference_matches_onset_on_static_clip(tmp_path):
     rng = np.random.default_rng(3)
     paths = write_clip(tmp_path / "s", [noisy(face_canvas(), rng) for _ in range(5)])
     onset = align_clip(paths)
-    median = align_clip(paths, FaceParams(reference="median", reference_frames=4))
-    assert median.qc["reference_frames"] == [0, 1, 2, 3]
+    median = align_clip(paths, FaceParams(landmark_source="median", median_frames=4))
+    assert median.qc["landmark_frames"] == [0, 1, 2, 3]
     assert corr(onset.frames[0], median.frames[0]) > 0.98
 
 
@@ -287,7 +287,7 @@ def test_fan_without_package_says_how_to_install(tmp_path, monkeypatch):
         ({"fallback": "guess"}, "fallback"),
         ({"margin": 0.6}, "margin"),
         ({"backend": "mtcnn"}, "backend"),
-        ({"reference_frames": 0}, "reference_frames"),
+        ({"median_frames": 0}, "median_frames"),
     ],
 )
 def test_params_validate(kwargs, name):

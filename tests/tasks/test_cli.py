@@ -107,9 +107,9 @@ def test_build_dataset_cache_with_every_preprocessing_option(synthetic_root, tmp
     work = tmp_path / "work"
     result = luigi(
         "BuildDatasetCache", "--dataset", "synthetic", "--root", str(synthetic_root), "--workdir", str(work),
-        "--face-size", "64", "--face-detector", "hog", "--face-backend", "dlib", "--face-mode", "reference",
+        "--face-size", "64", "--face-detector", "hog", "--face-backend", "dlib", "--face-mode", "clip",
         "--alpha", "5", "--f-low", "1", "--f-high", "40", "--pyramid", "octave", "--temporal-filter", "ideal",
-        "--sigma", "1", "--attenuate", "true", "--frames", "raw", "--grouping", "synthetic-5class",
+        "--sigma", "1", "--attenuate", "true", "--frames", "full", "--grouping", "synthetic-5class",
         "--keep-raw", "true", "--processes", "1", "--strict", "true", "--workers", "1",
         cwd=tmp_path,
     )  # fmt: skip
@@ -123,13 +123,13 @@ def test_build_dataset_cache_with_every_preprocessing_option(synthetic_root, tmp
         "size": 64,
         "detector": "hog",
         "backend": "dlib",
-        "mode": "reference",
+        "mode": "clip",
     }
     assert params["magnify"] == {
         **params["magnify"], "alpha": 5.0, "f_low": 1.0, "f_high": 40.0, "pyramid": "octave",
         "temporal_filter": "ideal", "sigma": 1.0, "attenuate": True,
     }  # fmt: skip
-    assert (params["keep_raw"], params["variant"], params["grouping"]) == (True, "raw", "synthetic-5class")
+    assert (params["keep_raw"], params["frame_set"], params["grouping"]) == (True, "full", "synthetic-5class")
     qc = json.loads((work / "qc" / cache.stem / "qc.json").read_text())["summary"]
     assert qc["status"] == "complete" and qc["n_written"] == 10
     assert qc["configuration"] == [SHIPPED_CFG]  # run from a folder without luigi.cfg
