@@ -268,6 +268,14 @@ def test_a_file_that_is_not_a_spreadsheet_fails_naming_it(tmp_path, casme2_root)
         (["TrainLOSO", "--hdf5", "{one_subject}"], "one subject (sub00); LOSO needs >= 2 subjects"),
         (["TrainLOSO", "--hdf5", "{empty}"], "the cache holds no clips (LOSO needs >= 2 subjects)"),
         (["TrainLOSO", "--hdf5", "{not_hdf5}"], "not_hdf5.h5"),
+        (["BuildDatasetCache", "--face-size", "4"],
+         "BuildDatasetCache: --face-size: must be an integer >= 16, got 4 (FaceParams.size)"),
+        (["BuildDatasetCache", "--alpha", "-1"],
+         "BuildDatasetCache: --alpha: must be >= 0 for a cache build (0 = no magnification), got -1.0 "
+         "(MagnifyParams.alpha)"),
+        (["TrainLOSO", "--hdf5", "{cache}", "--epochs", "0"],
+         "TrainLOSO: --epochs: must be an integer >= 1, got 0 (TrainConfig.epochs)"),
+        (["FullBenchmark", "--synthetic-fps", "0"], "--synthetic-fps: must be > 0, got 0.0 (SyntheticParams.fps)"),
     ],
 )  # fmt: skip
 def test_bad_options_fail_before_any_work(tmp_path, casme2_root, args, message):
