@@ -121,7 +121,7 @@ class Study:
             return json.loads(done.read_text())
         log(f"LOSO {run_dir.name}: variant {cfg.variant}, protocol {cfg.protocol}, seed {cfg.seed}")
         start = time.perf_counter()
-        metrics = run_loso(h5, cfg, run_dir, subjects)
+        metrics = run_loso(h5, cfg, run_dir, subjects).to_dict()
         log(
             f"  {time.perf_counter() - start:.0f} s: UF1 {metrics['uf1']:.3f}, accuracy {metrics['accuracy']:.3f}"
         )

@@ -23,6 +23,7 @@ from model import figures
 from model.config import TrainConfig
 from model.metrics import apex_localisation, classification_metrics, per_subject_table
 from model.report import render_report
+from model.results import RunMetrics
 from model.train import build_model, fit, predict, resolve_device, use_threads
 from pipeline.atomic import atomic_path, write_text
 from pipeline.identity import FOLD_PREFIX, fold_name, train_identity
@@ -202,11 +203,13 @@ def _pick_keyframe_clips(preds: dict, n: int) -> list[int]:
     return chosen
 
 
-def aggregate(run_dir: str | os.PathLike, *, keyframe_clips: int = 6, provenance: dict | None = None) -> dict:
+def aggregate(
+    run_dir: str | os.PathLike, *, keyframe_clips: int = 6, configuration: list[str] | None = None
+) -> RunMetrics:
     """Pool every finished fold under ``run_dir`` into ``predictions.csv``, ``metrics.json``,
     ``confusion.png``, ``per_subject.png``, ``keyframes.png`` and ``report.md``; returns the metrics.
 
-    ``provenance`` (e.g. ``{"configuration": [files]}``) is stored in metrics.json and the report."""
+    ``configuration`` (the configuration files the tasks used) is stored in metrics.json and the report."""
     run_dir = Path(run_dir)
     folds = sorted(p.parent for p in run_dir.glob(f"{FOLD_PREFIX}*/fold.json"))
     if not folds:
@@ -226,38 +229,38 @@ def aggregate(run_dir: str | os.PathLike, *, keyframe_clips: int = 6, provenance
         for key, values in json.loads((fold / "predictions.json").read_text()).items():
             pooled.setdefault(key, []).extend(values)
 
-    metrics = classification_metrics(pooled["labels"], pooled["preds"], len(classes))
+    scores = classification_metrics(pooled["labels"], pooled["preds"], len(classes))
     per_subject = per_subject_table(pooled["subjects"], pooled["labels"], pooled["preds"], len(classes))
     optimistic = first["protocol"] == "reference-optimistic"
-    metrics = {
-        "accuracy": metrics["accuracy"],
-        "uf1": metrics["uf1"],
-        "uar": metrics["uar"],
-        "n_samples": metrics["n_samples"],
-        "n_subjects": len(per_subject),
-        "classes": classes,
-        "per_subject": per_subject,
-        "protocol": first["protocol"],
-        "optimistic": optimistic,
-        "confusion": metrics["confusion"],
-        "per_class": metrics["per_class"],
-        "apex_localisation": apex_localisation(pooled["scores"], pooled["apex"]),
-        "fold_epochs": {s["subject"]: s["epoch"] for s in summaries},
-        "dataset": first["dataset"],
-        "cache": first["cache"],
-        "params_hash": first["params_hash"],
-        "content_hash": first["content_hash"],
-        "data_fingerprint": first["data_fingerprint"],
-        "config": first["config"],
-        **(provenance or {}),
-    }
+    metrics = RunMetrics(
+        accuracy=scores["accuracy"],
+        uf1=scores["uf1"],
+        uar=scores["uar"],
+        n_samples=scores["n_samples"],
+        n_subjects=len(per_subject),
+        classes=classes,
+        per_subject=per_subject,
+        protocol=first["protocol"],
+        optimistic=optimistic,
+        confusion=scores["confusion"],
+        per_class=scores["per_class"],
+        apex_localisation=apex_localisation(pooled["scores"], pooled["apex"]),
+        fold_epochs={s["subject"]: s["epoch"] for s in summaries},
+        dataset=first["dataset"],
+        cache=first["cache"],
+        params_hash=first["params_hash"],
+        content_hash=first["content_hash"],
+        data_fingerprint=first["data_fingerprint"],
+        config=first["config"],
+        configuration=configuration,
+    )
     _write_csv(_prediction_frame(pooled, classes), run_dir / "predictions.csv")
     tag = " [reference-optimistic]" if optimistic else ""
     figures.plot_confusion(
-        metrics["confusion"],
+        metrics.confusion,
         classes,
         run_dir / "confusion.png",
-        f"UF1 {metrics['uf1']:.3f}, UAR {metrics['uar']:.3f}{tag}",
+        f"UF1 {metrics.uf1:.3f}, UAR {metrics.uar:.3f}{tag}",
     )
     figures.plot_per_subject(per_subject, run_dir / "per_subject.png", f"per subject{tag}")
     chosen = _pick_keyframe_clips(pooled, keyframe_clips)
@@ -276,10 +279,10 @@ def aggregate(run_dir: str | os.PathLike, *, keyframe_clips: int = 6, provenance
     ]
     figures.plot_keyframes(clips, run_dir / "keyframes.png", f"b_t and key frames{tag}")
     write_text(run_dir / "report.md", render_report(metrics))
-    write_text(run_dir / "metrics.json", json.dumps(metrics, indent=1))
+    metrics.write(run_dir / "metrics.json")
     log.info(
         "%s: accuracy %.4f, UF1 %.4f, UAR %.4f over %d clips (%s)",
-        run_dir.name, metrics["accuracy"], metrics["uf1"], metrics["uar"], metrics["n_samples"], metrics["protocol"],
+        run_dir.name, metrics.accuracy, metrics.uf1, metrics.uar, metrics.n_samples, metrics.protocol,
     )  # fmt: skip
     return metrics
 
@@ -289,7 +292,7 @@ def run_loso(
     cfg: TrainConfig,
     run_dir: str | os.PathLike,
     subjects: list[str] | None = None,
-) -> dict:
+) -> RunMetrics:
     """Every fold (or only ``subjects``) in-process, then :func:`aggregate`; returns the metrics."""
     from pipeline.store import open_cache
 

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from model.results import RunMetrics
+
 PROTOCOL_NOTES = {
     "fixed": "fixed number of epochs, last epoch evaluated (no test information used for model selection)",
     "inner-val": "epoch count chosen on held-out training subjects, then refit on all training subjects",
@@ -12,24 +17,24 @@ PROTOCOL_NOTES = {
 }
 
 
-def render_report(metrics: dict) -> str:
+def render_report(metrics: RunMetrics) -> str:
     """Markdown summary: headline scores, protocol, per-class and per-subject tables, apex localisation."""
-    classes = metrics["classes"]
-    protocol = metrics["protocol"]
+    classes = metrics.classes
+    protocol = metrics.protocol
     label = " (reference-optimistic, test-selected epochs)" if protocol == "reference-optimistic" else ""
     lines = [
         f"# AKMNet LOSO run{label}",
         "",
-        f"- dataset: {metrics.get('dataset', '?')}, cache `{metrics.get('cache', '?')}`",
+        f"- dataset: {metrics.dataset}, cache `{metrics.cache}`",
         f"- protocol: `{protocol}`: {PROTOCOL_NOTES[protocol]}",
-        f"- variant: `{metrics['config']['variant']}`, epochs {metrics['config']['epochs']}, "
-        f"input {metrics['config']['input_size']}, max_frames {metrics['config']['max_frames']}",
-        f"- {metrics['n_samples']} clips, {metrics['n_subjects']} subjects, {len(classes)} classes",
-        f"- configuration: {configuration_text(metrics.get('configuration'))}",
+        f"- variant: `{metrics.config['variant']}`, epochs {metrics.config['epochs']}, "
+        f"input {metrics.config['input_size']}, max_frames {metrics.config['max_frames']}",
+        f"- {metrics.n_samples} clips, {metrics.n_subjects} subjects, {len(classes)} classes",
+        f"- configuration: {configuration_text(metrics.configuration)}",
         "",
         "| accuracy | UF1 | UAR |",
         "|---:|---:|---:|",
-        f"| {metrics['accuracy']:.4f} | {metrics['uf1']:.4f} | {metrics['uar']:.4f} |",
+        f"| {metrics.accuracy:.4f} | {metrics.uf1:.4f} | {metrics.uar:.4f} |",
         "",
         "## Per class",
         "",
@@ -37,8 +42,8 @@ def render_report(metrics: dict) -> str:
         "|---|---:|---:|---:|",
     ]
     for i, name in enumerate(classes):
-        support = sum(metrics["confusion"][i])
-        f1, recall = metrics["per_class"]["f1"][i], metrics["per_class"]["recall"][i]
+        support = sum(metrics.confusion[i])
+        f1, recall = metrics.per_class["f1"][i], metrics.per_class["recall"][i]
         lines.append(f"| {name} | {support} | {_fmt(f1)} | {_fmt(recall)} |")
     lines += [
         "",
@@ -49,11 +54,11 @@ def render_report(metrics: dict) -> str:
         "| subject | clips | accuracy | UF1 | epoch |",
     ]
     lines.append("|---|---:|---:|---:|---:|")
-    for subject, row in metrics["per_subject"].items():
-        epoch = metrics.get("fold_epochs", {}).get(subject, "")
+    for subject, row in metrics.per_subject.items():
+        epoch = metrics.fold_epochs.get(subject, "")
         lines.append(f"| {subject} | {row['n']} | {row['accuracy']:.3f} | {row['uf1']:.3f} | {epoch} |")
     lines += ["", "![per subject](per_subject.png)", "", "## Apex localisation", ""]
-    apex = metrics["apex_localisation"]
+    apex = metrics.apex_localisation
     if apex["n"]:
         lines.append(
             f"Highest-b_t frame vs annotated apex over {apex['n']} clips: mean |error| "

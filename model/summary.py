@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from model.report import configuration_text
+from model.results import RunMetrics
 from pipeline.atomic import write_text
 
 # Peng et al., arXiv 2009.09179, Table III: LOSO accuracy with the reference protocol
@@ -27,19 +28,19 @@ def benchmark_table(runs: Sequence[tuple[str, Path]]) -> list[dict]:
     """One row per ``(dataset, metrics.json path)``: our pooled scores beside the paper's accuracy."""
     rows = []
     for dataset, metrics_path in runs:
-        m = json.loads(Path(metrics_path).read_text())
+        m = RunMetrics.read(metrics_path)
         paper = PAPER_TABLE_III.get(dataset)
         rows.append(
             {
                 "dataset": dataset,
                 "run": Path(metrics_path).parent.name,
-                "protocol": m["protocol"],
-                "n_samples": m["n_samples"],
-                "n_subjects": m["n_subjects"],
-                "n_classes": len(m["classes"]),
-                "accuracy": m["accuracy"],
-                "uf1": m["uf1"],
-                "uar": m["uar"],
+                "protocol": m.protocol,
+                "n_samples": m.n_samples,
+                "n_subjects": m.n_subjects,
+                "n_classes": len(m.classes),
+                "accuracy": m.accuracy,
+                "uf1": m.uf1,
+                "uar": m.uar,
                 "paper_accuracy": paper[0] if paper else None,
                 "paper_clips": paper[1] if paper else None,
             }

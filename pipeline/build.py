@@ -27,6 +27,8 @@ import numpy as np
 
 from pipeline.atomic import atomic_path, write_text
 from pipeline.datasets import ClipRecord, Manifest
+from pipeline.faces.qc import face_summary
+from pipeline.faces.record import FaceQC
 from pipeline.params import PreprocessParams
 
 log = logging.getLogger(__name__)
@@ -117,9 +119,9 @@ def process_clip(
             )
     except (ValueError, OSError) as err:
         return {"sample_id": record.sample_id, "ok": False, "error": f"{type(err).__name__}: {err}"}
-    qc_ref = aligned.qc.get("reference_index")
+    qc_ref = aligned.qc.reference_index
     meta = {
-        "face": aligned.qc,
+        "face": aligned.qc.to_dict(),
         "magnify": {**kwargs, "fps": record.fps, "clipped_fraction": clipped},
         "seconds": round(time.perf_counter() - start, 3),
     }
@@ -217,11 +219,11 @@ def _flagged_clips(rows: list[ClipRecord], staging: Path, failed: dict[str, str]
         if record.sample_id in failed:
             continue
         with np.load(staged_path(staging, record.sample_id)) as staged:
-            face = json.loads(str(staged["meta"]))["face"]
-        lost = face.get("face_lost_frames") or []
-        if lost:
+            face = FaceQC.from_dict(json.loads(str(staged["meta"]))["face"])
+        if face.face_lost_frames:
             flagged[record.sample_id] = (
-                f"face not found on frame(s) {lost} of {face['n_frames']} (checked {face['face_checked_frames']})"
+                f"face not found on frame(s) {face.face_lost_frames} of {face.n_frames} "
+                f"(checked {face.face_checked_frames})"
             )
     return flagged
 
@@ -264,9 +266,7 @@ def _write_qc(
 ) -> None:
     clips = {sid: {**meta, "error": None} for sid, meta in metas.items()}
     clips.update({sid: {"face": None, "magnify": None, "error": err} for sid, err in failed.items()})
-    motion = [
-        m["face"]["residual_motion_px"]["mean"] for m in metas.values() if m["face"].get("residual_motion_px")
-    ]
+    faces = {sid: FaceQC.from_dict(meta["face"]) for sid, meta in metas.items()}
     summary = {
         "status": "complete",
         "dataset": manifest.dataset,
@@ -275,19 +275,8 @@ def _write_qc(
         "n_written": len(metas),
         "n_failed": len(failed),
         "failed": failed,
-        "face_fallbacks": sorted(s for s, m in metas.items() if m["face"].get("fallback")),
-        "multiple_faces": sorted(s for s, m in metas.items() if (m["face"].get("n_faces") or 0) > 1),
-        "face_lost": sorted(s for s, m in metas.items() if m["face"].get("face_lost_frames")),
+        **face_summary(faces),
         "failures_by_reason": failure_summary(failed).splitlines(),
-        "residual_motion_px_mean": float(np.mean(motion)) if motion else None,
-        "drift_px_max": max(
-            (
-                m["face"]["drift_px"]["max"]
-                for m in metas.values()
-                if (m["face"].get("drift_px") or {}).get("max") is not None
-            ),
-            default=None,
-        ),
         "max_clipped_fraction": max((m["magnify"]["clipped_fraction"] for m in metas.values()), default=0.0),
         **(provenance or {}),
     }
@@ -407,7 +396,7 @@ def build_cache(
                 crops.append(staged["reference_crop"])
                 if len(landmark_frames) < landmark_rows and "reference_frame" in staged:
                     landmark_frames.append(
-                        (staged["reference_frame"], staged["reference_crop"], meta["face"])
+                        (staged["reference_frame"], staged["reference_crop"], FaceQC.from_dict(meta["face"]))
                     )
             metas[record.sample_id] = meta
             labels.append(record.sample_id.rsplit("/", 1)[-1])
@@ -435,7 +424,10 @@ def build_cache(
                 write_strip(qc_dir / f"strip-{record.sample_id.replace('/', '_')}.png", raw, frames)
         _write_qc(qc_dir, manifest, params, metas, failed, provenance)
         write_reference_montage(
-            crops, [metas[r.sample_id]["face"] for r in done], qc_dir / "reference_montage.png", labels
+            crops,
+            [FaceQC.from_dict(metas[r.sample_id]["face"]) for r in done],
+            qc_dir / "reference_montage.png",
+            labels,
         )
         if landmark_frames:
             write_landmark_montage(*map(list, zip(*landmark_frames)), qc_dir / "landmarks.png")

@@ -93,4 +93,4 @@ class TrainLOSO(_RunMixin, luigi.Task):
 
     def run(self) -> None:
         with running(self, "run"):
-            aggregate(self.run_dir(), provenance={"configuration": files_read()})
+            aggregate(self.run_dir(), configuration=files_read())

@@ -22,6 +22,7 @@ from .geometry import (
     warp,
 )
 from .params import FaceParams
+from .record import FaceQC
 from .template import template_points
 
 
@@ -31,12 +32,12 @@ class AlignedClip:
 
     Attributes:
         frames: uint8 (T, S, S) crops, S = ``FaceParams.size``.
-        qc: JSON-serialisable quality-control record (see ``align_clip``).
+        qc: the clip's quality-control record (:class:`~pipeline.faces.record.FaceQC`).
         reference_frame: uint8 (H, W) raw frame whose landmarks fixed the transform (for QC montages).
     """
 
     frames: np.ndarray
-    qc: dict[str, Any]
+    qc: FaceQC
     reference_frame: np.ndarray | None = None
 
 
@@ -194,7 +195,7 @@ def align_clip(
         reference_index: position in ``paths`` of the reference frame (the onset: 0 by default).
 
     Returns:
-        ``AlignedClip`` with uint8 (T, S, S) frames. Its ``qc`` dict holds: ``clip``, ``n_frames``,
+        ``AlignedClip`` with uint8 (T, S, S) frames. Its ``qc`` (a :class:`FaceQC`) holds: ``clip``, ``n_frames``,
         ``frame_height``/``frame_width``, ``backend``, ``mode``, ``landmark_source``,
         ``reference_index_requested``, ``reference_index`` (frame whose landmarks were used, None on
         fallback), ``landmark_frames`` (frames in the landmark median), ``frames_searched``,
@@ -316,4 +317,4 @@ def align_clip(
             "last": away.get(checked[-1]) if checked else None,
             "per_frame": {str(i): round(v, 3) for i, v in away.items()},
         }
-    return AlignedClip(frames=out, qc=qc, reference_frame=reference_frame)
+    return AlignedClip(frames=out, qc=FaceQC(**qc), reference_frame=reference_frame)

@@ -1,6 +1,6 @@
 """QC outputs of the face stage: a JSON file of per-clip records and PNG montages.
 
-Plain functions on arrays and the QC dicts returned by ``align_clip``; every file is written to a
+Plain functions on arrays and the ``FaceQC`` records returned by ``align_clip``; every file is written to a
 temporary name in the target folder and renamed when complete.
 """
 
@@ -17,6 +17,8 @@ import numpy as np
 
 from pipeline.atomic import write_bytes
 
+from .record import FaceQC
+
 _GREEN = (60, 180, 60)
 _RED = (40, 40, 220)
 _YELLOW = (0, 200, 255)
@@ -29,17 +31,24 @@ def _write_png(path: str | Path, image: np.ndarray) -> Path:
     return write_bytes(path, buffer.tobytes())
 
 
-def write_qc_json(records: Mapping[str, dict[str, Any]], path: str | Path) -> Path:
-    """Write ``{sample_id: qc dict}`` (plus a summary of fallbacks and motion) as JSON."""
-    motion = [r["residual_motion_px"]["mean"] for r in records.values() if r.get("residual_motion_px")]
-    summary = {
-        "n_clips": len(records),
-        "fallbacks": sorted(k for k, r in records.items() if r.get("fallback")),
-        "multiple_faces": sorted(k for k, r in records.items() if (r.get("n_faces") or 0) > 1),
+def face_summary(records: Mapping[str, FaceQC]) -> dict[str, Any]:
+    """Clips with a fallback crop, several faces or a lost face; mean residual motion; largest drift."""
+    motion = [r.residual_motion_px["mean"] for r in records.values() if r.residual_motion_px]
+    drifts = [r.drift_px["max"] for r in records.values() if r.drift_px and r.drift_px["max"] is not None]
+    return {
+        "face_fallbacks": sorted(k for k, r in records.items() if r.fallback),
+        "multiple_faces": sorted(k for k, r in records.items() if r.n_faces > 1),
+        "face_lost": sorted(k for k, r in records.items() if r.face_lost_frames),
         "residual_motion_px_mean": float(np.mean(motion)) if motion else None,
+        "drift_px_max": max(drifts, default=None),
     }
-    text = json.dumps({"summary": summary, "clips": dict(records)}, indent=1)
-    return write_bytes(path, text.encode())
+
+
+def write_qc_json(records: Mapping[str, FaceQC], path: str | Path) -> Path:
+    """Write ``{sample_id: FaceQC}`` (plus :func:`face_summary`) as JSON."""
+    summary = {"n_clips": len(records), **face_summary(records)}
+    clips = {k: r.to_dict() for k, r in records.items()}
+    return write_bytes(path, json.dumps({"summary": summary, "clips": clips}, indent=1).encode())
 
 
 def _label(tile: np.ndarray, text: str, colour: tuple[int, int, int]) -> None:
@@ -52,7 +61,7 @@ def _label(tile: np.ndarray, text: str, colour: tuple[int, int, int]) -> None:
 
 def write_reference_montage(
     crops: Sequence[np.ndarray],
-    qcs: Sequence[dict[str, Any]],
+    qcs: Sequence[FaceQC],
     path: str | Path,
     labels: Sequence[str] | None = None,
     columns: int = 12,
@@ -61,7 +70,7 @@ def write_reference_montage(
 
     Args:
         crops: one uint8 (S, S) aligned reference crop per clip (all the same S).
-        qcs: the clips' QC dicts; a red frame marks a centre-crop fallback, yellow several faces.
+        qcs: the clips' QC records; a red frame marks a centre-crop fallback, yellow several faces.
         path: output PNG.
         labels: text under each tile (default: running index).
         columns: tiles per row.
@@ -79,7 +88,7 @@ def write_reference_montage(
             raise ValueError(
                 f"write_reference_montage: crop {text} has shape {crop.shape}, expected {size}x{size}"
             )
-        colour = _RED if qc.get("fallback") else _YELLOW if (qc.get("n_faces") or 0) > 1 else _GREEN
+        colour = _RED if qc.fallback else _YELLOW if qc.n_faces > 1 else _GREEN
         r, c = divmod(i, columns)
         y, x = r * (size + 2 * pad), c * (size + 2 * pad)
         canvas[y : y + size + 2 * pad, x : x + size + 2 * pad] = colour
@@ -89,24 +98,24 @@ def write_reference_montage(
     return _write_png(path, canvas)
 
 
-def draw_landmarks(frame: np.ndarray, qc: dict[str, Any]) -> np.ndarray:
+def draw_landmarks(frame: np.ndarray, qc: FaceQC) -> np.ndarray:
     """BGR copy of a raw (H, W) uint8 frame with the QC's face box and 68 landmarks drawn."""
     image = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
     thickness = max(1, round(max(frame.shape) / 320))
-    if qc.get("face_box"):
-        x0, y0, x1, y1 = (round(v) for v in qc["face_box"])
+    if qc.face_box:
+        x0, y0, x1, y1 = (round(v) for v in qc.face_box)
         cv2.rectangle(image, (x0, y0), (x1, y1), _YELLOW, thickness)
-    for x, y in qc.get("landmarks") or []:
+    for x, y in qc.landmarks or []:
         cv2.circle(image, (round(x), round(y)), thickness + 1, _GREEN, -1, cv2.LINE_AA)
-    if qc.get("fallback"):
-        _label(image, f"fallback: {qc['fallback']}", _RED)
+    if qc.fallback:
+        _label(image, f"fallback: {qc.fallback}", _RED)
     return image
 
 
 def write_landmark_montage(
     raw_frames: Sequence[np.ndarray],
     crops: Sequence[np.ndarray],
-    qcs: Sequence[dict[str, Any]],
+    qcs: Sequence[FaceQC],
     path: str | Path,
     labels: Sequence[str] | None = None,
     height: int = 256,
@@ -116,7 +125,7 @@ def write_landmark_montage(
     Args:
         raw_frames: uint8 (H, W) raw reference frames (``AlignedClip.reference_frame``).
         crops: uint8 (S, S) aligned reference crops.
-        qcs: the clips' QC dicts (landmarks, face box, fallback).
+        qcs: the clips' QC records (landmarks, face box, fallback).
         path: output PNG.
         labels: text per row (default: running index).
         height: row height in pixels.

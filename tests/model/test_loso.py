@@ -14,10 +14,10 @@ def test_loso_learns_separable_classes(blob_cache, tmp_path):
     cfg = TrainConfig(**QUICK)
     metrics = run_loso(blob_cache, cfg, tmp_path / "run")
     # two balanced classes: chance UF1 is about 0.5
-    assert metrics["uf1"] >= 0.8, metrics
-    assert metrics["n_samples"] == 24 and metrics["n_subjects"] == 3
-    assert metrics["classes"] == ["top", "bottom"] and metrics["protocol"] == "fixed"
-    assert metrics["config"] == cfg.to_dict()
+    assert metrics.uf1 >= 0.8, metrics
+    assert metrics.n_samples == 24 and metrics.n_subjects == 3
+    assert metrics.classes == ["top", "bottom"] and metrics.protocol == "fixed"
+    assert metrics.config == cfg.to_dict()
     run = tmp_path / "run"
     for name in (
         "predictions.csv",
@@ -33,7 +33,7 @@ def test_loso_learns_separable_classes(blob_cache, tmp_path):
     assert len(table) == 24 and set(table["subject"]) == {"sub00", "sub01", "sub02"}
     assert (table["pred"] == table[["score_top", "score_bottom"]].to_numpy().argmax(axis=1)).all()
     saved = json.loads((run / "metrics.json").read_text())
-    assert saved["uf1"] == pytest.approx(metrics["uf1"])
+    assert saved["uf1"] == pytest.approx(metrics.uf1)
     # each fold tested exactly its own subject and trained on the two others
     for subject in ("sub00", "sub01", "sub02"):
         fold = run / fold_name(subject)
@@ -59,9 +59,9 @@ def test_reference_optimistic_is_labelled(blob_cache, tmp_path):
         range(1, 3), key=lambda e: (accuracies[e - 1], e)
     )
     metrics = aggregate(run)
-    assert metrics["protocol"] == "reference-optimistic" and metrics["optimistic"]
+    assert metrics.protocol == "reference-optimistic" and metrics.optimistic
     assert "OPTIMISTIC" in (run / "report.md").read_text()
-    assert metrics["accuracy"] == pytest.approx(max(accuracies))
+    assert metrics.accuracy == pytest.approx(max(accuracies))
 
 
 def test_inner_val_never_uses_test_subject(blob_cache, tmp_path):

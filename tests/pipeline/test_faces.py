@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from skimage import data
 
-from pipeline.faces import AlignedClip, FaceNotFoundError, FaceParams, FrameReadError, align_clip
+from pipeline.faces import AlignedClip, FaceNotFoundError, FaceParams, FaceQC, FrameReadError, align_clip
 from pipeline.faces.align import checked_frames
 from pipeline.faces.frames import read_frame
 from pipeline.faces.geometry import drift, residual_motion
@@ -80,16 +80,16 @@ def test_pose_is_removed(tmp_path):
     # unaligned, the same crops of the two clips disagree much more
     assert corr(cv2.resize(frames[0], (128, 128)), cv2.resize(frames_moved[0], (128, 128))) < 0.8
     # the transform found for the moved clip undoes the known motion
-    ta, tb = a.qc["transform"], b.qc["transform"]
+    ta, tb = a.qc.transform, b.qc.transform
     assert tb["scale"] / ta["scale"] == pytest.approx(1 / 0.85, rel=0.03)
     assert tb["rotation_deg"] - ta["rotation_deg"] == pytest.approx(12.0, abs=1.5)
-    assert a.qc["fallback"] is None and a.qc["n_faces"] == 1 and a.qc["reference_index"] == 0
-    assert len(a.qc["landmarks"]) == 68 and a.qc["fit_rms_px"] < 4.0
-    json.dumps(a.qc)  # JSON-serialisable
+    assert a.qc.fallback is None and a.qc.n_faces == 1 and a.qc.reference_index == 0
+    assert len(a.qc.landmarks) == 68 and a.qc.fit_rms_px < 4.0
+    assert FaceQC.from_dict(json.loads(json.dumps(a.qc.to_dict()))) == a.qc  # JSON round trip
     # every frame is warped with the one recorded transform
     for i, path in enumerate(paths_b):
         raw = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-        expected = cv2.warpAffine(raw, np.array(b.qc["matrix"]), (128, 128), borderMode=cv2.BORDER_REPLICATE)
+        expected = cv2.warpAffine(raw, np.array(b.qc.matrix), (128, 128), borderMode=cv2.BORDER_REPLICATE)
         assert np.abs(expected.astype(int) - b.frames[i]).max() <= 1
 
 
@@ -101,7 +101,7 @@ def test_eyes_level_at_fixed_distance(tmp_path):
             face_canvas(), similarity(angle, scale, (0, 0)), (640, 480), borderValue=BACKGROUND
         )
         qc = align_clip(write_clip(tmp_path / str(k), [frame]), params).qc
-        points = np.array(qc["landmarks"]) @ np.array(qc["matrix"])[:, :2].T + np.array(qc["matrix"])[:, 2]
+        points = np.array(qc.landmarks) @ np.array(qc.matrix)[:, :2].T + np.array(qc.matrix)[:, 2]
         left, right = points[36:42].mean(axis=0), points[42:48].mean(axis=0)
         assert abs(np.degrees(np.arctan2(*(right - left)[::-1]))) < 2.0
         distance = np.linalg.norm(right - left)
@@ -114,7 +114,7 @@ def test_eyes_level_at_fixed_distance(tmp_path):
 def test_static_clip_has_no_residual_motion(tmp_path):
     rng = np.random.default_rng(1)
     clip = align_clip(write_clip(tmp_path / "c", [noisy(face_canvas(), rng) for _ in range(8)]))
-    motion = clip.qc["residual_motion_px"]
+    motion = clip.qc.residual_motion_px
     assert len(motion["per_frame"]) == 7
     assert motion["max"] < 0.1
 
@@ -146,11 +146,11 @@ def test_track_mode_follows_a_moving_face(tmp_path):
     paths = write_clip(tmp_path / "m", frames)
     fixed = align_clip(paths)
     tracked = align_clip(paths, FaceParams(mode="track", track_sigma=1.0))
-    assert fixed.qc["residual_motion_px"]["mean"] > 2.0
-    assert tracked.qc["residual_motion_px"]["mean"] < 0.6
-    assert fixed.qc["drift_px"]["last"] > 10.0  # 15 px in the source, crop scale below 1
-    assert tracked.qc["drift_px"]["max"] < 3.0
-    assert tracked.qc["track_jitter_px"] is not None
+    assert fixed.qc.residual_motion_px["mean"] > 2.0
+    assert tracked.qc.residual_motion_px["mean"] < 0.6
+    assert fixed.qc.drift_px["last"] > 10.0  # 15 px in the source, crop scale below 1
+    assert tracked.qc.drift_px["max"] < 3.0
+    assert tracked.qc.track_jitter_px is not None
 
 
 def test_mode_none_is_a_fixed_centre_crop_without_detection(tmp_path):
@@ -160,11 +160,11 @@ def test_mode_none_is_a_fixed_centre_crop_without_detection(tmp_path):
     for frame, out in zip(frames, clip.frames):
         expected = cv2.resize(frame[:, 80:560], (96, 96), interpolation=cv2.INTER_LINEAR)
         assert np.abs(out.astype(int) - expected).max() <= 2
-    assert clip.qc["mode"] == "none" and clip.qc["fallback"] is None
-    assert clip.qc["frames_searched"] == [] and clip.qc["landmarks"] is None
+    assert clip.qc.mode == "none" and clip.qc.fallback is None
+    assert clip.qc.frames_searched == [] and clip.qc.landmarks is None
     # the face moves 3 px per frame in the source, 3 * 96 / 480 = 0.6 px in the crop
-    assert clip.qc["residual_motion_px"]["mean"] == pytest.approx(0.6, abs=0.15)
-    json.dumps(clip.qc)
+    assert clip.qc.residual_motion_px["mean"] == pytest.approx(0.6, abs=0.15)
+    assert FaceQC.from_dict(json.loads(json.dumps(clip.qc.to_dict()))) == clip.qc
 
 
 def test_median_reference_matches_onset_on_static_clip(tmp_path):
@@ -172,17 +172,17 @@ def test_median_reference_matches_onset_on_static_clip(tmp_path):
     paths = write_clip(tmp_path / "s", [noisy(face_canvas(), rng) for _ in range(5)])
     onset = align_clip(paths)
     median = align_clip(paths, FaceParams(landmark_source="median", median_frames=4))
-    assert median.qc["landmark_frames"] == [0, 1, 2, 3]
+    assert median.qc.landmark_frames == [0, 1, 2, 3]
     assert corr(onset.frames[0], median.frames[0]) > 0.98
 
 
 def test_face_found_on_a_later_frame(tmp_path):
     blank = np.full((480, 640), BACKGROUND, np.uint8)
     clip = align_clip(write_clip(tmp_path / "late", [face_canvas(), blank, face_canvas()]), reference_index=1)
-    assert clip.qc["reference_index_requested"] == 1
-    assert clip.qc["reference_index"] == 2
-    assert clip.qc["frames_searched"] == [1, 2]
-    assert clip.qc["fallback"] is None
+    assert clip.qc.reference_index_requested == 1
+    assert clip.qc.reference_index == 2
+    assert clip.qc.frames_searched == [1, 2]
+    assert clip.qc.fallback is None
 
 
 def test_missing_face_skip_raises_naming_the_clip(tmp_path):
@@ -197,12 +197,12 @@ def test_missing_face_skip_raises_naming_the_clip(tmp_path):
 def test_missing_face_center_fallback_is_recorded(tmp_path):
     ramp = np.tile(np.linspace(0, 255, 640), (480, 1)).astype(np.uint8)  # no face, known content
     clip = align_clip(write_clip(tmp_path / "ramp", [ramp] * 3, ext=".png"), FaceParams(fallback="center"))
-    assert clip.qc["fallback"] == "center"
-    assert clip.qc["reference_index"] is None and clip.qc["landmarks"] is None
-    assert clip.qc["frames_searched"] == [0, 1, 2]
+    assert clip.qc.fallback == "center"
+    assert clip.qc.reference_index is None and clip.qc.landmarks is None
+    assert clip.qc.frames_searched == [0, 1, 2]
     expected = cv2.resize(ramp[:, 80:560], (128, 128), interpolation=cv2.INTER_LINEAR)
     assert np.abs(clip.frames[0].astype(int) - expected).max() <= 2
-    json.dumps(clip.qc)
+    assert FaceQC.from_dict(json.loads(json.dumps(clip.qc.to_dict()))) == clip.qc
 
 
 def test_two_faces_keep_the_best_and_record_both(tmp_path):
@@ -211,8 +211,8 @@ def test_two_faces_keep_the_best_and_record_both(tmp_path):
     canvas[20:320, 10:260] = face
     canvas[170:470, 370:620] = face[:, ::-1]  # mirrored copy: a second face with its own score
     clip = align_clip(write_clip(tmp_path / "two", [canvas]))
-    assert clip.qc["n_faces"] == 2
-    assert len(clip.qc["other_scores"]) == 1 and clip.qc["other_scores"][0] <= clip.qc["detector_score"]
+    assert clip.qc.n_faces == 2
+    assert len(clip.qc.other_scores) == 1 and clip.qc.other_scores[0] <= clip.qc.detector_score
 
 
 @pytest.mark.parametrize("defect", ["zero-byte", "truncated", "garbage", "missing", "size"])
@@ -246,7 +246,7 @@ def test_relative_paths_with_root(tmp_path):
     write_clip(tmp_path / "sub01" / "EP01", [face_canvas()] * 2)
     clip = align_clip(["sub01/EP01/img0.jpg", "sub01/EP01/img1.jpg"], FaceParams(size=64), root=tmp_path)
     assert clip.frames.shape == (2, 64, 64)
-    assert clip.qc["clip"] == str(tmp_path / "sub01" / "EP01")
+    assert clip.qc.clip == str(tmp_path / "sub01" / "EP01")
 
 
 def test_fan_without_weights_names_the_folder(tmp_path, monkeypatch):
@@ -302,8 +302,9 @@ def test_qc_outputs(tmp_path):
     clips = {"g": good, "n": fallback}
     qc_path = write_qc_json({k: c.qc for k, c in clips.items()}, tmp_path / "qc" / "qc.json")
     record = json.loads(qc_path.read_text())
-    assert record["summary"]["fallbacks"] == ["n"] and record["summary"]["n_clips"] == 2
-    assert record["clips"]["g"]["matrix"] == good.qc["matrix"]
+    assert record["summary"]["face_fallbacks"] == ["n"] and record["summary"]["n_clips"] == 2
+    assert record["summary"]["face_lost"] == [] and record["summary"]["drift_px_max"] is not None
+    assert record["clips"]["g"]["matrix"] == good.qc.matrix
 
     crops = [c.frames[0] for c in clips.values()]
     qcs = [c.qc for c in clips.values()]
@@ -330,7 +331,7 @@ def test_align_many_in_processes_keeps_order_and_reports_errors(tmp_path):
     assert [k for k, _ in results] == ["a", "none", "b"]
     assert results[0][1].frames.shape == (2, 64, 64)
     assert isinstance(results[1][1], FaceNotFoundError) and "none" in str(results[1][1])
-    assert results[2][1].qc["reference_index"] == 1
+    assert results[2][1].qc.reference_index == 1
     serial = align_clip(jobs[0][1], FaceParams(size=64))
     np.testing.assert_array_equal(serial.frames, results[0][1].frames)
 
@@ -342,7 +343,7 @@ def test_small_face_found_by_upsampled_retry(tmp_path):
     rects, _, _ = DlibBackend().hog.run(small, 0, 0.0)
     assert len(rects) == 0  # too small for the detector at its native scale
     clip = align_clip(write_clip(tmp_path / "small", [small]))
-    assert clip.qc["n_faces"] == 1 and clip.qc["fallback"] is None
+    assert clip.qc.n_faces == 1 and clip.qc.fallback is None
 
 
 def test_cnn_detector_gives_the_same_crop(tmp_path):
@@ -351,7 +352,7 @@ def test_cnn_detector_gives_the_same_crop(tmp_path):
     paths = write_clip(tmp_path / "cnn", [small])
     hog = align_clip(paths, FaceParams(size=64))
     cnn = align_clip(paths, FaceParams(size=64, detector="cnn"))
-    assert cnn.qc["backend"] == "dlib-cnn" and cnn.qc["n_faces"] == 1
+    assert cnn.qc.backend == "dlib-cnn" and cnn.qc.n_faces == 1
     assert corr(hog.frames[0], cnn.frames[0]) > 0.95
 
 
@@ -364,10 +365,10 @@ def test_drift_px_reads_a_known_head_translation(tmp_path, dx, dy):
         for t in range(6)
     ]
     clip = align_clip(write_clip(tmp_path / "d", frames, ext=".png"), FaceParams(qc_face_frames=3))
-    scale = clip.qc["transform"]["scale"]
-    assert clip.qc["face_checked_frames"] == [2, 3, 5] and clip.qc["face_lost_frames"] == []
-    assert clip.qc["drift_px"]["last"] == pytest.approx(np.hypot(dx, dy) * scale, abs=0.5)
-    assert clip.qc["drift_px"]["max"] >= clip.qc["drift_px"]["last"] - 1e-9
+    scale = clip.qc.transform["scale"]
+    assert clip.qc.face_checked_frames == [2, 3, 5] and clip.qc.face_lost_frames == []
+    assert clip.qc.drift_px["last"] == pytest.approx(np.hypot(dx, dy) * scale, abs=0.5)
+    assert clip.qc.drift_px["max"] >= clip.qc.drift_px["last"] - 1e-9
 
 
 def test_drift_px_is_small_when_the_face_moves_in_place(tmp_path):
@@ -379,7 +380,7 @@ def test_drift_px_is_small_when_the_face_moves_in_place(tmp_path):
         frame[270:300, 290:360] = np.clip(frame[270:300, 290:360].astype(int) + 8 * t, 0, 255)
         frames.append(noisy(frame, rng))
     clip = align_clip(write_clip(tmp_path / "e", frames, ext=".png"))
-    assert clip.qc["drift_px"]["max"] < 0.5
+    assert clip.qc.drift_px["max"] < 0.5
 
 
 def test_face_lost_on_later_frames_is_flagged(tmp_path):
@@ -387,10 +388,10 @@ def test_face_lost_on_later_frames_is_flagged(tmp_path):
     blank = np.full((480, 640), BACKGROUND, np.uint8)
     frames = [noisy(face_canvas(), rng) for _ in range(4)] + [noisy(blank, rng) for _ in range(4)]
     clip = align_clip(write_clip(tmp_path / "g", frames, ext=".png"), FaceParams(qc_face_frames=4))
-    assert clip.qc["face_checked_frames"] == [2, 4, 5, 7]
-    assert clip.qc["face_lost_frames"] == [4, 5, 7]
+    assert clip.qc.face_checked_frames == [2, 4, 5, 7]
+    assert clip.qc.face_lost_frames == [4, 5, 7]
     steady = align_clip(write_clip(tmp_path / "h", frames[:4], ext=".png"))
-    assert steady.qc["face_lost_frames"] == []
+    assert steady.qc.face_lost_frames == []
 
 
 def test_checked_frames_spread_over_the_clip():

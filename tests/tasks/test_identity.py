@@ -100,7 +100,7 @@ def test_subjects_that_differ_only_in_unsafe_characters_get_their_own_folds(tmp_
                            source=f"c{i}")  # fmt: skip
     cfg = TrainConfig(**TINY_TRAIN)
     metrics = run_loso(path, cfg, tmp_path / "run")
-    assert metrics["n_subjects"] == 3 and metrics["n_samples"] == 6
+    assert metrics.n_subjects == 3 and metrics.n_samples == 6
     assert sorted(p.name for p in (tmp_path / "run").glob("fold-*")) == [
         "fold-s%201",
         "fold-s%2F1",

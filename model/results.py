@@ -1,0 +1,78 @@
+"""``RunMetrics``: the pooled results of one LOSO run, as written to ``metrics.json`` and read back.
+
+``model.loso.aggregate`` makes it; the run report (``model.report``), the cross-dataset summary
+(``model.summary``) and the study read it, by field name, through this one definition.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class RunMetrics:
+    """Scores pooled over every fold, and what they were computed from.
+
+    Attributes:
+        accuracy, uf1, uar: pooled accuracy, macro-F1 and mean per-class recall.
+        n_samples, n_subjects: test clips and folds pooled.
+        classes: class names (index = label).
+        per_subject: ``{subject: {"n", "accuracy", "uf1"}}``.
+        protocol: ``fixed``, ``inner-val`` or ``reference-optimistic``; ``optimistic`` when the
+            latter (test-selected epochs).
+        confusion: ``(C, C)`` counts, rows = true class.
+        per_class: ``{"f1": [...], "recall": [...]}`` (None where undefined).
+        apex_localisation: highest-b_t frame against the annotated apex.
+        fold_epochs: ``{subject: epoch evaluated}``.
+        dataset, cache, params_hash, content_hash, data_fingerprint: the cache trained on.
+        config: the training configuration (``TrainConfig.to_dict()``).
+        configuration: the configuration files the tasks used (None outside the tasks).
+    """
+
+    accuracy: float
+    uf1: float
+    uar: float
+    n_samples: int
+    n_subjects: int
+    classes: list[str]
+    per_subject: dict[str, dict[str, Any]]
+    protocol: str
+    optimistic: bool
+    confusion: list[list[int]]
+    per_class: dict[str, list]
+    apex_localisation: dict[str, Any]
+    fold_epochs: dict[str, int]
+    dataset: str
+    cache: str
+    params_hash: str
+    content_hash: str
+    data_fingerprint: str
+    config: dict[str, Any]
+    configuration: list[str] | None = field(default=None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def write(self, path: str | os.PathLike) -> Path:
+        """Write ``metrics.json`` atomically."""
+        from pipeline.atomic import write_text
+
+        return write_text(path, json.dumps(self.to_dict(), indent=1))
+
+    @classmethod
+    def read(cls, path: str | os.PathLike) -> RunMetrics:
+        """Read a ``metrics.json``; a missing or unknown field is an error naming the file."""
+        values = json.loads(Path(path).read_text())
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ValueError(f"{path}: unknown fields {unknown} (not a metrics.json of this version?)")
+        try:
+            return cls(**values)
+        except TypeError as err:
+            raise ValueError(f"{path}: not a complete metrics.json ({err})") from err
