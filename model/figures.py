@@ -12,6 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from model.results import KeyframeClip  # noqa: E402
 from pipeline.atomic import atomic_path  # noqa: E402
 
 
@@ -59,27 +60,21 @@ def plot_per_subject(per_subject: dict, path, title: str = "") -> None:
     _save(fig, path)
 
 
-def plot_keyframes(clips: Sequence[dict], path, title: str = "") -> None:
-    """b_t curve per clip, key frames (B_t = 1) marked, annotated onset / apex / offset as lines.
-
-    Each clip dict has ``sample_id``, ``scores``, ``keymask`` (lists of the clip's length), ``onset``,
-    ``apex``, ``offset`` (frame indices, -1 unknown), ``label_name``, ``pred_name``.
-    """
+def plot_keyframes(clips: Sequence[KeyframeClip], path, title: str = "") -> None:
+    """b_t curve per clip, key frames (B_t = 1) marked, annotated onset / apex / offset as lines."""
     n = max(len(clips), 1)
     fig, axes = plt.subplots(n, 1, figsize=(7, 1.7 * n), squeeze=False)
     for ax, clip in zip(axes[:, 0], clips):
-        b = np.asarray(clip["scores"])
+        b = np.asarray(clip.scores)
         t = np.arange(len(b))
-        key = np.asarray(clip["keymask"]) > 0.5
+        key = np.asarray(clip.keymask) > 0.5
         ax.plot(t, b, color="0.3", lw=1)
         ax.scatter(t[key], b[key], color="tab:red", s=14, zorder=3, label="key frames")
         ax.axhline(b.mean(), color="0.6", ls=":", lw=0.8)
         for name, color in (("onset", "tab:green"), ("apex", "tab:orange"), ("offset", "tab:blue")):
-            if clip.get(name, -1) is not None and clip.get(name, -1) >= 0:
-                ax.axvline(clip[name], color=color, ls="--", lw=1, label=name)
-        ax.set_title(
-            f"{clip['sample_id']}  true {clip['label_name']}, predicted {clip['pred_name']}", fontsize=8
-        )
+            if getattr(clip, name) >= 0:
+                ax.axvline(getattr(clip, name), color=color, ls="--", lw=1, label=name)
+        ax.set_title(f"{clip.sample_id}  true {clip.label_name}, predicted {clip.pred_name}", fontsize=8)
         ax.set_ylabel("b_t", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))

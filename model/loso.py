@@ -23,7 +23,7 @@ from model import figures
 from model.config import TrainConfig
 from model.metrics import apex_localisation, classification_metrics, per_subject_table
 from model.report import render_report
-from model.results import RunMetrics
+from model.results import KeyframeClip, RunMetrics
 from model.train import build_model, fit, predict, resolve_device, use_threads
 from pipeline.atomic import atomic_path, write_text
 from pipeline.identity import FOLD_PREFIX, fold_name, train_identity
@@ -265,16 +265,16 @@ def aggregate(
     figures.plot_per_subject(per_subject, run_dir / "per_subject.png", f"per subject{tag}")
     chosen = _pick_keyframe_clips(pooled, keyframe_clips)
     clips = [
-        {
-            key: pooled[key][i]
-            for key in ("sample_id", "scores", "keymask", "onset", "apex", "offset")
-            if key in pooled
-        }
-        | {
-            "sample_id": pooled["sample_ids"][i],
-            "label_name": pooled["label_names"][i],
-            "pred_name": pooled["pred_names"][i],
-        }
+        KeyframeClip(
+            sample_id=pooled["sample_ids"][i],
+            scores=pooled["scores"][i],
+            keymask=pooled["keymask"][i],
+            onset=int(pooled["onset"][i]),
+            apex=int(pooled["apex"][i]),
+            offset=int(pooled["offset"][i]),
+            label_name=pooled["label_names"][i],
+            pred_name=pooled["pred_names"][i],
+        )
         for i in chosen
     ]
     figures.plot_keyframes(clips, run_dir / "keyframes.png", f"b_t and key frames{tag}")

@@ -1,7 +1,9 @@
-"""``RunMetrics``: the pooled results of one LOSO run, as written to ``metrics.json`` and read back.
+"""Results passed between modules: ``RunMetrics`` (``metrics.json``) and ``KeyframeClip`` (one test
+clip's b_t curve for the key-frame figure).
 
-``model.loso.aggregate`` makes it; the run report (``model.report``), the cross-dataset summary
-(``model.summary``) and the study read it, by field name, through this one definition.
+``model.loso.aggregate`` makes both; the run report (``model.report``), the cross-dataset summary
+(``model.summary``), the figures (``model.figures``) and the study read them by field name, through
+these definitions.
 """
 
 from __future__ import annotations
@@ -76,3 +78,21 @@ class RunMetrics:
             return cls(**values)
         except TypeError as err:
             raise ValueError(f"{path}: not a complete metrics.json ({err})") from err
+
+
+@dataclass(frozen=True)
+class KeyframeClip:
+    """One test clip for the key-frame figure: its ``b_t`` scores, key-frame mask, annotation, labels.
+
+    ``scores`` and ``keymask`` have one value per frame; ``onset``/``apex``/``offset`` are frame
+    indices (-1: unknown).
+    """
+
+    sample_id: str
+    scores: list[float]
+    keymask: list[float]
+    onset: int
+    apex: int
+    offset: int
+    label_name: str
+    pred_name: str
