@@ -36,7 +36,7 @@ from pipeline.build import build_cache
 from pipeline.datasets import load_manifest
 from pipeline.faces import FaceParams
 from pipeline.faces.geometry import drift
-from pipeline.identity import run_name
+from pipeline.identity import cache_name, run_name
 from pipeline.magnify import MagnifyParams
 from pipeline.params import PreprocessParams
 from pipeline.store import clip_key, open_cache
@@ -100,7 +100,8 @@ class Study:
     def cache(self, data: Path, alpha: float, mode: str = "clip") -> Path:
         """HDF5 cache of ``data`` with magnification ``alpha`` and face mode ``mode``, built when absent."""
         params = PreprocessParams(faces=FaceParams(mode=mode), magnify=MagnifyParams(alpha=alpha))
-        name = f"{data.name}-{params.hash()}"
+        # the folder name covers what determines the generated files (seed, amplitude, drift)
+        name = cache_name(data.name, params.to_dict(), data.name)
         out = self.work / "cache" / f"{name}.h5"
         if not out.exists():
             log(f"building {out.name} (alpha {alpha}, faces {mode})")
