@@ -44,11 +44,11 @@ def main() -> None:
         qc = align_clip(
             record.frames, FaceParams(qc_face_frames=1), root=manifest.root, reference_index=reference
         ).qc
-        if qc["drift_px"]["last"] is None:
+        if qc.drift_px["last"] is None:
             continue
-        last = qc["face_checked_frames"][-1]
-        expected = true_drift(truth[record.sample_id], reference, last, qc["transform"]["scale"])
-        errors.append(abs(qc["drift_px"]["last"] - expected))
+        last = qc.face_checked_frames[-1]
+        expected = true_drift(truth[record.sample_id], reference, last, qc.transform["scale"])
+        errors.append(abs(qc.drift_px["last"] - expected))
     e = np.array(errors)
     print(json.dumps({"clips": len(e), "median_abs_error_px": round(float(np.median(e)), 3),
                       "p90_px": round(float(np.percentile(e, 90)), 3), "max_px": round(float(e.max()), 3)}))  # fmt: skip
