@@ -102,7 +102,7 @@ def process_clip(
     when the clip's frames cannot be read or no face is found (``ValueError``/``OSError``).
     """
     from pipeline.faces import align_clip
-    from pipeline.magnify import magnify
+    from pipeline.magnify import get_magnifier
 
     start = time.perf_counter()
     try:
@@ -115,7 +115,11 @@ def process_clip(
             magnified, clipped = raw, 0.0
         else:
             magnified, clipped = to_uint8(
-                np.asarray(magnify(raw.astype(np.float32), fps=record.fps, device=device, **kwargs))
+                np.asarray(
+                    get_magnifier(params.magnifier)(
+                        raw.astype(np.float32), fps=record.fps, device=device, **kwargs
+                    )
+                )
             )
     except (ValueError, OSError) as err:
         return {"sample_id": record.sample_id, "ok": False, "error": f"{type(err).__name__}: {err}"}

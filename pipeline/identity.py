@@ -2,8 +2,8 @@
 
 A name covers everything that determines the content behind it, and nothing else:
 
-- cache ``<dataset>-<digest(params, data fingerprint)>``: every preprocessing parameter
-  (``PreprocessParams``) and the :func:`data_fingerprint` of the inputs (the spec file, the sheet's
+- cache ``<dataset>-<digest(params, data fingerprint, device type)>``: every preprocessing parameter
+  (``PreprocessParams``), the magnifier's device type and the :func:`data_fingerprint` of the inputs (the spec file, the sheet's
   bytes, every manifest row, each frame file's size and modification time). Another root, a mended
   frame or an edited sheet is another cache.
 - run ``<dataset>-<digest(cache content hash, training identity)>``: the cache's ``content_hash``
@@ -86,9 +86,12 @@ def data_fingerprint(manifest: Any, spec_files: list[str | os.PathLike]) -> str:
     )
 
 
-def cache_name(dataset: str, params: Mapping[str, Any], fingerprint: str) -> str:
-    """``<dataset>-<digest>`` of a cache built from data ``fingerprint`` with preprocessing ``params``."""
-    return f"{dataset}-{digest({'params': dict(params), 'data': fingerprint})}"
+def cache_name(dataset: str, params: Mapping[str, Any], fingerprint: str, device: str = "cpu") -> str:
+    """``<dataset>-<digest>`` of a cache built from data ``fingerprint`` with preprocessing ``params``,
+    magnified on ``device`` (its type only: CUDA and CPU floats round differently; ``cuda:0`` and
+    ``cuda:1`` do not)."""
+    kind = device.split(":", 1)[0]
+    return f"{dataset}-{digest({'params': dict(params), 'data': fingerprint, 'magnify_device': kind})}"
 
 
 def train_identity(config: Mapping[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from pipeline.faces import FaceParams
 from pipeline.identity import canonical_json, digest
-from pipeline.magnify import MagnifyParams
+from pipeline.magnify import MAGNIFIERS, MagnifyParams
 from pipeline.validation import require
 
 FRAME_SETS = ("full", "cropped")
@@ -38,12 +38,14 @@ class PreprocessParams:
         frame_set: which frames of the release to read: ``"full"`` frames or ``"cropped"`` (the
             release's cropped ``reg_`` frames).
         grouping: class grouping name from the dataset spec (``None``: the spec's default).
+        magnifier: the method, by its name in ``pipeline.magnify.MAGNIFIERS`` (``"phase"``).
     """
 
     faces: FaceParams = field(default_factory=FaceParams)
     magnify: MagnifyParams = field(default_factory=MagnifyParams)
     keep_raw: bool = False
     frame_set: str = "full"
+    magnifier: str = "phase"
     grouping: str | None = None
 
     def __post_init__(self) -> None:
@@ -62,6 +64,13 @@ class PreprocessParams:
         )
         require(
             self.frame_set in FRAME_SETS, owner, "frame_set", f"must be one of {FRAME_SETS}", self.frame_set
+        )
+        require(
+            self.magnifier in MAGNIFIERS,
+            owner,
+            "magnifier",
+            f"must be one of {sorted(MAGNIFIERS)}",
+            self.magnifier,
         )
         require(
             self.grouping is None or (isinstance(self.grouping, str) and bool(self.grouping)),

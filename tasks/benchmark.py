@@ -29,6 +29,7 @@ class FullBenchmark(WorkdirMixin, PreprocessMixin, SyntheticMixin, TrainMixin, l
     # the cache build's own parameters, passed on to BuildDatasetCache
     processes = BuildDatasetCache.processes
     strict = BuildDatasetCache.strict
+    magnify_device = BuildDatasetCache.magnify_device
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

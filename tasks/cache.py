@@ -22,6 +22,7 @@ from tasks.config import (
 from tasks.configfile import files_read
 from tasks.logs import running
 from tasks.params import forward
+from tasks.train import check_device
 
 
 def check_band(dataset: str, magnify) -> None:
@@ -71,6 +72,11 @@ class BuildDatasetCache(WorkdirMixin, PreprocessMixin, SyntheticMixin, luigi.Tas
     processes = luigi.IntParameter(
         default=2, config_path={"section": "preprocess", "name": "processes"}, description="build processes"
     )
+    magnify_device = luigi.Parameter(
+        default="cpu",
+        config_path={"section": "magnify", "name": "device"},
+        description="where magnification runs: cpu, cuda, cuda:N or auto",
+    )
     strict = luigi.BoolParameter(
         default=False,
         parsing=luigi.BoolParameter.EXPLICIT_PARSING,
@@ -92,6 +98,7 @@ class BuildDatasetCache(WorkdirMixin, PreprocessMixin, SyntheticMixin, luigi.Tas
         if self.processes < 1:
             raise ValueError(f"--processes must be >= 1, got {self.processes}")
         check_band(self.dataset, self.params.magnify)
+        check_device(self.magnify_device, "--magnify-device")
         root = self.dataset_root()
         if self.dataset == "synthetic" and not root:
             synthetic_params(self)  # validate the generator's settings now, not after scheduling
@@ -130,7 +137,13 @@ class BuildDatasetCache(WorkdirMixin, PreprocessMixin, SyntheticMixin, luigi.Tas
 
     def cache_name(self) -> str:
         """``<dataset>-<digest of the preprocessing parameters and the data fingerprint>``."""
-        return cache_name(self.dataset, self.params.to_dict(), self.fingerprint)
+        return cache_name(self.dataset, self.params.to_dict(), self.fingerprint, self.device())
+
+    def device(self) -> str:
+        """The resolved magnifier device (``auto`` -> ``cuda`` or ``cpu``)."""
+        from model.train import resolve_device
+
+        return str(resolve_device(self.magnify_device))
 
     def output(self) -> luigi.LocalTarget:
         return luigi.LocalTarget(str(Path(self.workdir) / "cache" / f"{self.cache_name()}.h5"))
@@ -153,6 +166,7 @@ class BuildDatasetCache(WorkdirMixin, PreprocessMixin, SyntheticMixin, luigi.Tas
                 Path(self.workdir) / "qc" / self.cache_name(),
                 workers=self.processes,
                 strict=self.strict,
+                device=self.device(),
                 data_fingerprint=fingerprint,
                 provenance={"configuration": files_read()},
             )

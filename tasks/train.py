@@ -23,15 +23,18 @@ def run_name(hdf5: str | Path, cfg: TrainConfig) -> str:
     return identity.run_name(cache.dataset, cache.content_hash, cfg.to_dict())
 
 
-def check_device(device: str) -> None:
-    """``--device`` must name a device this machine has (checked before any work)."""
+def check_device(device: str, option: str = "--device") -> None:
+    """``option`` must name a device this machine has: ``cpu``, ``cuda``, ``cuda:N`` or ``auto``
+    (checked when the task is built, before any work)."""
     from model.train import resolve_device
 
+    if not (device in ("cpu", "cuda", "auto") or device.startswith("cuda:")):
+        raise ValueError(f"{option} {device!r}: must be cpu, cuda, cuda:N or auto")
     try:
         resolve_device(device)
     except (ValueError, RuntimeError) as err:
         reason = str(err).removeprefix(f"device {device!r}: ")
-        raise ValueError(f"--device {device!r}: {reason}") from None
+        raise ValueError(f"{option} {device!r}: {reason}") from None
 
 
 class _RunMixin(WorkdirMixin, TrainMixin):

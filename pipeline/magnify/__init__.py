@@ -2,15 +2,18 @@
 
 from pipeline.magnify.core import MagnifyParams, magnify
 from pipeline.magnify.pyramid import KINDS, PyramidCoeffs, SteerablePyramid, filter_bank, max_levels
+from pipeline.magnify.registry import MAGNIFIERS, get_magnifier
 from pipeline.magnify.strip import strip_image, write_strip
 from pipeline.magnify.temporal import ideal_bandpass, lfilter, wrap_phase
 
 __all__ = [
     "KINDS",
+    "MAGNIFIERS",
     "MagnifyParams",
     "PyramidCoeffs",
     "SteerablePyramid",
     "filter_bank",
+    "get_magnifier",
     "ideal_bandpass",
     "lfilter",
     "magnify",

@@ -21,7 +21,7 @@ import pytest
 from pipeline.build import BuildError, build_cache, staging_dir
 from pipeline.datasets import load_manifest
 from pipeline.faces import FaceParams
-from pipeline.magnify import MagnifyParams
+from pipeline.magnify import MAGNIFIERS, MagnifyParams
 from pipeline.params import PreprocessParams
 from pipeline.store import ClipDataset, open_cache
 from pipeline.synthetic import SyntheticParams, write_dataset
@@ -176,13 +176,31 @@ def test_a_clip_whose_face_leaves_is_flagged_or_fails_the_strict_build(tree, tmp
     assert qc["summary"]["status"] == "failed" and list(qc["summary"]["failed"]) == [gone.sample_id]
 
 
+def test_the_build_calls_the_magnifier_named_in_the_parameters(tree, tmp_path, monkeypatch):
+    calls = []
+
+    def flat(frames, *, fps, reference, device, **settings):
+        calls.append((fps, reference, device, settings["alpha"]))
+        return np.full(frames.shape, 128.0, np.float32)
+
+    monkeypatch.setitem(MAGNIFIERS, "flat", flat)
+    manifest = load_manifest("synthetic", tree)
+    params = dataclasses.replace(small_params(keep_raw=False), magnifier="flat")
+    build_cache(manifest, params, tmp_path / "c.h5", tmp_path / "qc", workers=1, progress=False, device="cpu")
+    assert len(calls) == N_CLIPS and {c[2] for c in calls} == {"cpu"} and {c[3] for c in calls} == {10.0}
+    assert [c[1] for c in calls] == [r.index_of(r.onset) for r in manifest.rows]
+    assert all((clip["frames"] == 128).all() for clip in read_all(tmp_path / "c.h5").values())
+    with pytest.raises(ValueError, match=r"PreprocessParams.magnifier: must be one of"):
+        dataclasses.replace(params, magnifier="linear")
+
+
 KILLED_BUILD = textwrap.dedent(
     """
     import dataclasses, sys, time
     import pipeline.build as build
     from pipeline.datasets import load_manifest
     from pipeline.faces import FaceParams
-    from pipeline.magnify import MagnifyParams
+    from pipeline.magnify import MAGNIFIERS, MagnifyParams
     from pipeline.params import PreprocessParams
 
     real = build.process_clip

@@ -110,7 +110,7 @@ def test_build_dataset_cache_with_every_preprocessing_option(synthetic_root, tmp
         "--face-size", "64", "--face-detector", "hog", "--face-backend", "dlib", "--face-mode", "clip",
         "--alpha", "5", "--f-low", "1", "--f-high", "40", "--pyramid", "octave", "--temporal-filter", "ideal",
         "--sigma", "1", "--attenuate", "true", "--frames", "full", "--grouping", "synthetic-5class",
-        "--keep-raw", "true", "--processes", "1", "--strict", "true", "--workers", "1",
+        "--keep-raw", "true", "--processes", "1", "--strict", "true", "--workers", "1", "--magnify-device", "cpu",
         cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, output(result)
@@ -259,6 +259,9 @@ def test_a_file_that_is_not_a_spreadsheet_fails_naming_it(tmp_path, casme2_root)
     ("args", "message"),
     [
         (["FullBenchmark", "--device", "cuda"], "--device 'cuda': CUDA is not available on this machine"),
+        (["FullBenchmark", "--magnify-device", "cuda"],
+         "--magnify-device 'cuda': CUDA is not available on this machine"),
+        (["BuildDatasetCache", "--magnify-device", "tpu"], "--magnify-device 'tpu': must be cpu, cuda, cuda:N or auto"),
         (["TrainLOSO", "--hdf5", "{cache}", "--device", "cuda:3"], "--device 'cuda:3'"),
         (["BuildDatasetCache", "--dataset", "synthetic", "--alpha", "10", "--f-low", "1", "--f-high", "150"],
          "--f-high 150.0: must be below the Nyquist frequency of synthetic (200 fps / 2 = 100 Hz)"),
