@@ -111,22 +111,29 @@ def process_clip(
         raw = aligned.frames
         kwargs = asdict(params.magnify)
         kwargs["reference"] = reference
+        stats: dict[str, float] = {}
         if kwargs.get("alpha", 0) == 0:
             magnified, clipped = raw, 0.0
         else:
             magnified, clipped = to_uint8(
                 np.asarray(
                     get_magnifier(params.magnifier)(
-                        raw.astype(np.float32), fps=record.fps, device=device, **kwargs
+                        raw.astype(np.float32), fps=record.fps, device=device, stats=stats, **kwargs
                     )
                 )
             )
+        limited = stats["limited"] / stats["total"] if stats.get("total") else None
     except (ValueError, OSError) as err:
         return {"sample_id": record.sample_id, "ok": False, "error": f"{type(err).__name__}: {err}"}
     qc_ref = aligned.qc.reference_index
     meta = {
         "face": aligned.qc.to_dict(),
-        "magnify": {**kwargs, "fps": record.fps, "clipped_fraction": clipped},
+        "magnify": {
+            **kwargs,
+            "fps": record.fps,
+            "clipped_fraction": clipped,
+            "bound_limited_fraction": limited,
+        },
         "seconds": round(time.perf_counter() - start, 3),
     }
     arrays = {
@@ -282,6 +289,11 @@ def _write_qc(
         **face_summary(faces),
         "failures_by_reason": failure_summary(failed).splitlines(),
         "max_clipped_fraction": max((m["magnify"]["clipped_fraction"] for m in metas.values()), default=0.0),
+        # None when no phase bound was set (nothing was measured)
+        "max_bound_limited_fraction": max(
+            (v for m in metas.values() if (v := m["magnify"]["bound_limited_fraction"]) is not None),
+            default=None,
+        ),
         **(provenance or {}),
     }
     text = json.dumps({"summary": summary, "params": params.to_dict(), "clips": clips}, indent=1)

@@ -46,6 +46,7 @@ class MagnifyParams:
     attenuate: bool = False
     levels: int | None = None
     butter_order: int = 1
+    phase_bound: float | None = None
 
     def __post_init__(self) -> None:
         own = "MagnifyParams"
@@ -74,6 +75,13 @@ class MagnifyParams:
         require(math.isfinite(self.sigma) and self.sigma >= 0, own, "sigma", "must be >= 0", self.sigma)
         require(self.levels is None or self.levels >= 1, own, "levels", "must be >= 1 or None", self.levels)
         require(self.butter_order >= 1, own, "butter_order", "must be >= 1", self.butter_order)
+        require(
+            self.phase_bound is None or (math.isfinite(self.phase_bound) and self.phase_bound > 0),
+            own,
+            "phase_bound",
+            "must be a phase in radians > 0, or None (no bound)",
+            self.phase_bound,
+        )
 
     @property
     def bandpass(self) -> bool:
@@ -155,16 +163,34 @@ def _phase_delta(bands: torch.Tensor, ref: _Reference) -> torch.Tensor:
     return prod[..., 1].contiguous().atan2_(prod[..., 0].contiguous())
 
 
-def _rotate(bands: torch.Tensor, delta: torch.Tensor, ref: _Reference, p: MagnifyParams) -> torch.Tensor:
+def _rotate(
+    bands: torch.Tensor, delta: torch.Tensor, ref: _Reference, p: MagnifyParams, stats: dict | None = None
+) -> torch.Tensor:
     """Magnify one level: ``(C, K, h, w)`` complex bands (overwritten), filtered phase ``delta``.
 
     Returns ``bands * exp(i alpha delta)``, or ``|bands| exp(i (ref_phase + alpha delta))`` with
     ``attenuate``; the phasor is built from ``cos``/``sin`` (vectorised, unlike ``torch.polar``).
+    With ``p.phase_bound``, each coefficient's added phase is limited so that its magnified phase change
+    (``delta + added``; ``added`` alone with ``attenuate``) stays within the bound: past it the
+    amplification of that coefficient is reduced, never reversed (a phase already past the bound
+    gets nothing added). ``stats["limited"]``/``stats["total"]`` add up the amplitude of the limited
+    coefficients and of all coefficients (their ratio: the share of the signal the bound limited).
     """
     amp = bands.abs() if p.sigma > 0 or p.attenuate else None
     if p.sigma > 0:
         delta = _gaussian_blur(delta * amp, p.sigma) / (_gaussian_blur(amp, p.sigma) + 1e-12)
     angle = delta * p.alpha
+    if p.phase_bound is not None:
+        reach = (
+            torch.full_like(delta, p.phase_bound)
+            if p.attenuate
+            else (p.phase_bound - delta.abs()).clamp_min_(0)
+        )
+        if stats is not None:  # amplitude-weighted: empty bands' noisy phases do not count
+            weight = amp if amp is not None else bands.abs()
+            stats["limited"] = stats.get("limited", 0.0) + float((weight * (angle.abs() > reach)).sum())
+            stats["total"] = stats.get("total", 0.0) + float(weight.sum())
+        angle = torch.maximum(torch.minimum(angle, reach), -reach)
     cos = torch.cos(angle)
     sin = angle.sin_()
     if p.attenuate:
@@ -199,8 +225,10 @@ def magnify(
     reference: int = 0,
     levels: int | None = None,
     butter_order: int = 1,
+    phase_bound: float | None = None,
     device: torch.device | str | None = None,
     chunk: int = 16,
+    stats: dict | None = None,
 ) -> np.ndarray | torch.Tensor:
     """Phase-based motion magnification of a grayscale clip.
 
@@ -213,9 +241,13 @@ def magnify(
     from its amplitude and the reference phase, removing motion outside the temporal band.
     ``levels``: pyramid depth in octaves (default: deepest). ``device``: where to compute (default: the
     input tensor's device, CPU for numpy). ``chunk``: at most this many frames are processed together
-    (sets peak memory; on CPU batches are further capped by `batch_frames`).
+    (sets peak memory; on CPU batches are further capped by `batch_frames`). ``phase_bound``: the largest
+    magnified phase change of any coefficient, radians (None: none; see ``_rotate``). ``stats``: a dict
+    that receives the amplitude sums ``limited`` and ``total`` when ``phase_bound`` is set.
     """
-    p = MagnifyParams(alpha, f_low, f_high, pyramid, temporal_filter, sigma, attenuate, levels, butter_order)
+    p = MagnifyParams(
+        alpha, f_low, f_high, pyramid, temporal_filter, sigma, attenuate, levels, butter_order, phase_bound
+    )
     x = _check_frames(frames)
     p.check_clip(fps, tuple(x.shape), reference)
     if chunk < 1:
@@ -233,14 +265,21 @@ def magnify(
     step = batch_frames(bank, chunk)
     chunks = [(s, min(s + step, t)) for s in range(0, t, step)]
     if not p.bandpass or p.temporal_filter != "ideal":
-        _magnify_streaming(spectra, chunks, bank, refs, p, fps, out)
+        _magnify_streaming(spectra, chunks, bank, refs, p, fps, out, stats)
     else:
-        _magnify_ideal(spectra, chunks, bank, refs, p, fps, out)
+        _magnify_ideal(spectra, chunks, bank, refs, p, fps, out, stats)
     return out.numpy() if isinstance(frames, np.ndarray) else out
 
 
 def _magnify_streaming(
-    spectra, chunks, bank: FilterBank, refs: list[_Reference], p: MagnifyParams, fps: float, out: torch.Tensor
+    spectra,
+    chunks,
+    bank: FilterBank,
+    refs: list[_Reference],
+    p: MagnifyParams,
+    fps: float,
+    out: torch.Tensor,
+    stats: dict | None = None,
 ) -> None:
     """One pass over the chunks; causal temporal filters keep their state between chunks."""
     stream = [
@@ -255,12 +294,19 @@ def _magnify_streaming(
             delta = _phase_delta(bands, ref)
             if filt is not None:
                 delta = filt(delta)
-            synthesize_into(acc, lvl, _rotate(bands, delta, ref, p))
+            synthesize_into(acc, lvl, _rotate(bands, delta, ref, p, stats))
         out[start:stop] = torch.fft.ifft2(acc).real.to(out.device)
 
 
 def _magnify_ideal(
-    spectra, chunks, bank: FilterBank, refs: list[_Reference], p: MagnifyParams, fps: float, out: torch.Tensor
+    spectra,
+    chunks,
+    bank: FilterBank,
+    refs: list[_Reference],
+    p: MagnifyParams,
+    fps: float,
+    out: torch.Tensor,
+    stats: dict | None = None,
 ) -> None:
     """Ideal band-pass: per level, collect the phase differences of all frames, filter, then rotate."""
     t = chunks[-1][1]
@@ -272,7 +318,7 @@ def _magnify_ideal(
         for start, stop in chunks:
             spec = spectra(start, stop)
             acc = spec * bank.gain if i == 0 else torch.zeros_like(spec)
-            synthesize_into(acc, lvl, _rotate(analyze(spec, lvl), delta[start:stop], ref, p))
+            synthesize_into(acc, lvl, _rotate(analyze(spec, lvl), delta[start:stop], ref, p, stats))
             level_out = torch.fft.ifft2(acc).real.to(out.device)
             if i == 0:
                 out[start:stop] = level_out

@@ -179,7 +179,7 @@ def test_a_clip_whose_face_leaves_is_flagged_or_fails_the_strict_build(tree, tmp
 def test_the_build_calls_the_magnifier_named_in_the_parameters(tree, tmp_path, monkeypatch):
     calls = []
 
-    def flat(frames, *, fps, reference, device, **settings):
+    def flat(frames, *, fps, reference, device, stats, **settings):
         calls.append((fps, reference, device, settings["alpha"]))
         return np.full(frames.shape, 128.0, np.float32)
 
@@ -192,6 +192,27 @@ def test_the_build_calls_the_magnifier_named_in_the_parameters(tree, tmp_path, m
     assert all((clip["frames"] == 128).all() for clip in read_all(tmp_path / "c.h5").values())
     with pytest.raises(ValueError, match=r"PreprocessParams.magnifier: must be one of"):
         dataclasses.replace(params, magnifier="linear")
+
+
+def test_qc_reports_the_share_the_phase_bound_limited(tree, tmp_path):
+    manifest = dataclasses.replace(
+        load_manifest("synthetic", tree), rows=load_manifest("synthetic", tree).rows[:2]
+    )
+    params = dataclasses.replace(
+        small_params(keep_raw=False),
+        magnify=dataclasses.replace(MagnifyParams(), alpha=10.0, phase_bound=0.5),
+    )
+    build_cache(manifest, params, tmp_path / "c.h5", tmp_path / "qc", workers=1, progress=False)
+    qc = json.loads((tmp_path / "qc" / "qc.json").read_text())
+    shares = [c["magnify"]["bound_limited_fraction"] for c in qc["clips"].values()]
+    assert all(0.0 < s < 1.0 for s in shares) and qc["summary"]["max_bound_limited_fraction"] == max(shares)
+    # a build without a bound records none
+    build_cache(
+        manifest, small_params(keep_raw=False), tmp_path / "d.h5", tmp_path / "qd", workers=1, progress=False
+    )
+    qd = json.loads((tmp_path / "qd" / "qc.json").read_text())
+    assert {c["magnify"]["bound_limited_fraction"] for c in qd["clips"].values()} == {None}
+    assert qd["summary"]["max_bound_limited_fraction"] is None
 
 
 KILLED_BUILD = textwrap.dedent(

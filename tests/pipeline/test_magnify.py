@@ -327,3 +327,31 @@ def test_write_strip(tmp_path) -> None:
     assert [p.name for p in out.parent.iterdir()] == ["strip.png"]
     with pytest.raises(ValueError, match="row"):
         write_strip(out, raw, raw, row=N)
+
+
+def test_bound_keeps_shifts_inside_it_and_limits_those_beyond() -> None:
+    """Grating phase per pixel of shift is 2 pi / LAM; a bound of pi/2 allows magnified shifts up to LAM/4."""
+    alpha, bound = 10.0, np.pi / 2
+    inside = np.linspace(0, 0.2, 6)  # (1 + alpha) * 0.2 px = 2.2 px < LAM / 4
+    assert (1 + alpha) * inside.max() < LAM / 4
+    free = _shift(magnify(_grating(inside), fps=30, alpha=alpha))
+    stats: dict = {}
+    bounded = _shift(magnify(_grating(inside), fps=30, alpha=alpha, phase_bound=bound, stats=stats))
+    np.testing.assert_allclose(bounded, free, atol=0.02)
+    np.testing.assert_allclose(bounded, (1 + alpha) * inside, atol=0.05 * (1 + alpha) * inside.max())
+    assert stats["total"] > 0 and stats["limited"] < 0.05 * stats["total"]
+
+    beyond = np.array([0.0, 0.5, 1.0, -1.0, 2.0])  # (1 + alpha) * d would be 5.5-22 px, wrapping
+    stats = {}
+    got = _shift(magnify(_grating(beyond), fps=30, alpha=alpha, phase_bound=bound, stats=stats))
+    assert np.all(np.abs(got) <= LAM / 4 + 0.1)  # no magnified shift past the bound
+    assert np.all(np.sign(got[1:]) == np.sign(beyond[1:]))  # no sign flip
+    assert np.all(np.abs(got[1:]) >= np.abs(beyond[1:]) - 0.05)  # never less than the motion itself
+    assert stats["limited"] > 0
+    unbounded = _shift(magnify(_grating(beyond), fps=30, alpha=alpha))
+    assert np.any(np.sign(unbounded[1:]) != np.sign(beyond[1:])) or np.any(np.abs(unbounded) > LAM / 4 + 0.1)
+
+
+def test_bound_validates() -> None:
+    with pytest.raises(ValueError, match=r"MagnifyParams.phase_bound: must be a phase in radians > 0"):
+        MagnifyParams(phase_bound=0.0)
