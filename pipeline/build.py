@@ -86,6 +86,18 @@ def staged_is_current(staged: Path, record: ClipRecord) -> bool:
         return False
 
 
+#: a clip whose median SSIM (magnified vs un-magnified) falls below this is named as damaged
+DAMAGE_SSIM = 0.6
+
+
+def median_ssim(magnified: np.ndarray, raw: np.ndarray) -> float:
+    """Median over frames of SSIM(magnified frame, un-magnified frame): 1 when magnification left the
+    face as it was, falling as it blurs, ghosts or wraps it. uint8 ``(T, S, S)`` inputs."""
+    from skimage.metrics import structural_similarity
+
+    return float(np.median([structural_similarity(m, r, data_range=255) for m, r in zip(magnified, raw)]))
+
+
 def to_uint8(frames: np.ndarray) -> tuple[np.ndarray, float]:
     """Round and clip float frames to uint8; also return the fraction of clipped pixels."""
     rounded = np.rint(frames)
@@ -123,6 +135,7 @@ def process_clip(
                 )
             )
         limited = stats["limited"] / stats["total"] if stats.get("total") else None
+        preserved = median_ssim(magnified, raw)
     except (ValueError, OSError) as err:
         return {"sample_id": record.sample_id, "ok": False, "error": f"{type(err).__name__}: {err}"}
     qc_ref = aligned.qc.reference_index
@@ -133,6 +146,7 @@ def process_clip(
             "fps": record.fps,
             "clipped_fraction": clipped,
             "bound_limited_fraction": limited,
+            "ssim_median": preserved,
         },
         "seconds": round(time.perf_counter() - start, 3),
     }
@@ -289,6 +303,10 @@ def _write_qc(
         **face_summary(faces),
         "failures_by_reason": failure_summary(failed).splitlines(),
         "max_clipped_fraction": max((m["magnify"]["clipped_fraction"] for m in metas.values()), default=0.0),
+        "magnify_damaged": sorted(
+            sid for sid, m in metas.items() if m["magnify"]["ssim_median"] < DAMAGE_SSIM
+        ),
+        "min_ssim_median": min((m["magnify"]["ssim_median"] for m in metas.values()), default=None),
         # None when no phase bound was set (nothing was measured)
         "max_bound_limited_fraction": max(
             (v for m in metas.values() if (v := m["magnify"]["bound_limited_fraction"]) is not None),
@@ -457,5 +475,11 @@ def build_cache(
         failed=failed,
         seconds=round(time.perf_counter() - start, 2),
     )
+    damaged = sorted(sid for sid, m in metas.items() if m["magnify"]["ssim_median"] < DAMAGE_SSIM)
+    if damaged:
+        log.warning(
+            "%s: %d clip(s) with median SSIM(magnified, un-magnified) below %.1f (see qc.json): %s",
+            manifest.dataset, len(damaged), DAMAGE_SSIM, ", ".join(damaged),
+        )  # fmt: skip
     log.info("%s: %s", out_path, summary)
     return summary

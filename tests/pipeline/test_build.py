@@ -190,6 +190,10 @@ def test_the_build_calls_the_magnifier_named_in_the_parameters(tree, tmp_path, m
     assert len(calls) == N_CLIPS and {c[2] for c in calls} == {"cpu"} and {c[3] for c in calls} == {10.0}
     assert [c[1] for c in calls] == [r.index_of(r.onset) for r in manifest.rows]
     assert all((clip["frames"] == 128).all() for clip in read_all(tmp_path / "c.h5").values())
+    qc = json.loads((tmp_path / "qc" / "qc.json").read_text())
+    # a flat grey image keeps almost none of the face: every clip is named as damaged
+    assert qc["summary"]["magnify_damaged"] == sorted(r.sample_id for r in manifest.rows)
+    assert qc["summary"]["min_ssim_median"] < 0.6
     with pytest.raises(ValueError, match=r"PreprocessParams.magnifier: must be one of"):
         dataclasses.replace(params, magnifier="linear")
 
@@ -205,6 +209,7 @@ def test_qc_reports_the_share_the_phase_bound_limited(tree, tmp_path):
     build_cache(manifest, params, tmp_path / "c.h5", tmp_path / "qc", workers=1, progress=False)
     qc = json.loads((tmp_path / "qc" / "qc.json").read_text())
     shares = [c["magnify"]["bound_limited_fraction"] for c in qc["clips"].values()]
+    assert all(0.0 < c["magnify"]["ssim_median"] <= 1.0 for c in qc["clips"].values())
     assert all(0.0 < s < 1.0 for s in shares) and qc["summary"]["max_bound_limited_fraction"] == max(shares)
     # a build without a bound records none
     build_cache(
