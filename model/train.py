@@ -34,7 +34,10 @@ CHECKPOINT_FORMAT = "akmnet-checkpoint-1"
 
 
 def resolve_device(name: str) -> torch.device:
-    """``auto`` -> CUDA when present, else CPU; ``cuda`` without a GPU -> ValueError."""
+    """``auto`` -> CUDA when present, else CPU; ``cuda`` without a GPU, or a name other than ``cpu``,
+    ``cuda``, ``cuda:N`` and ``auto`` -> ValueError."""
+    if not (name in ("cpu", "cuda", "auto") or name.startswith("cuda:")):
+        raise ValueError(f"device {name!r}: must be cpu, cuda, cuda:N or auto")
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():

@@ -8,19 +8,21 @@ from pathlib import Path
 import luigi
 
 from model.summary import write_benchmark_report
+from pipeline.store import open_cache
 from tasks.cache import BuildDatasetCache
 from tasks.config import (
     PreprocessMixin,
     SyntheticMixin,
     TrainMixin,
     WorkdirMixin,
+    check_device,
     dataset_roots,
     train_config,
 )
 from tasks.configfile import files_read
 from tasks.logs import running
 from tasks.params import forward
-from tasks.train import TrainLOSO, check_device, run_name
+from tasks.train import TrainLOSO, run_name
 
 
 class FullBenchmark(WorkdirMixin, PreprocessMixin, SyntheticMixin, TrainMixin, luigi.Task):
@@ -53,7 +55,7 @@ class FullBenchmark(WorkdirMixin, PreprocessMixin, SyntheticMixin, TrainMixin, l
         caches = [cache.output().path for cache in self.requires().values()]
         if not all(Path(path).is_file() for path in caches):
             return None
-        return [run_name(path, self.cfg) for path in caches]
+        return [run_name(open_cache(path), self.cfg) for path in caches]
 
     def complete(self) -> bool:
         # report.md is a fixed path: it is current only if it lists the runs of these settings

@@ -15,6 +15,7 @@ from tasks.config import (
     PreprocessMixin,
     SyntheticMixin,
     WorkdirMixin,
+    check_device,
     dataset_root,
     preprocess_params,
     synthetic_params,
@@ -22,7 +23,6 @@ from tasks.config import (
 from tasks.configfile import files_read
 from tasks.logs import running
 from tasks.params import forward
-from tasks.train import check_device
 
 
 def check_band(dataset: str, magnify) -> None:
@@ -30,12 +30,14 @@ def check_band(dataset: str, magnify) -> None:
     if not magnify.bandpass or magnify.alpha == 0:
         return
     for name, fps in frame_rates(dataset).items():
-        if magnify.f_high >= fps / 2:
+        try:
+            magnify.check_fps(fps)
+        except ValueError:
             raise ValueError(
                 f"--f-high {magnify.f_high}: must be below the Nyquist frequency of {name} "
                 f"({fps:g} fps / 2 = {fps / 2:g} Hz) for dataset {dataset!r} (valid: 0 <= --f-low < --f-high "
                 f"< {fps / 2:g})"
-            )
+            ) from None
 
 
 class SyntheticDataset(WorkdirMixin, SyntheticMixin, luigi.Task):
@@ -98,7 +100,7 @@ class BuildDatasetCache(WorkdirMixin, PreprocessMixin, SyntheticMixin, luigi.Tas
         if self.processes < 1:
             raise ValueError(f"--processes must be >= 1, got {self.processes}")
         check_band(self.dataset, self.params.magnify)
-        check_device(self.magnify_device, "--magnify-device")
+        self.magnifier_device = check_device(self.magnify_device, "--magnify-device")
         root = self.dataset_root()
         if self.dataset == "synthetic" and not root:
             synthetic_params(self)  # validate the generator's settings now, not after scheduling
@@ -137,13 +139,7 @@ class BuildDatasetCache(WorkdirMixin, PreprocessMixin, SyntheticMixin, luigi.Tas
 
     def cache_name(self) -> str:
         """``<dataset>-<digest of the preprocessing parameters and the data fingerprint>``."""
-        return cache_name(self.dataset, self.params.to_dict(), self.fingerprint, self.device())
-
-    def device(self) -> str:
-        """The resolved magnifier device (``auto`` -> ``cuda`` or ``cpu``)."""
-        from model.train import resolve_device
-
-        return str(resolve_device(self.magnify_device))
+        return cache_name(self.dataset, self.params.to_dict(), self.fingerprint, self.magnifier_device)
 
     def output(self) -> luigi.LocalTarget:
         return luigi.LocalTarget(str(Path(self.workdir) / "cache" / f"{self.cache_name()}.h5"))
@@ -166,7 +162,7 @@ class BuildDatasetCache(WorkdirMixin, PreprocessMixin, SyntheticMixin, luigi.Tas
                 Path(self.workdir) / "qc" / self.cache_name(),
                 workers=self.processes,
                 strict=self.strict,
-                device=self.device(),
+                device=self.magnifier_device,
                 data_fingerprint=fingerprint,
                 provenance={"configuration": files_read()},
             )

@@ -101,3 +101,15 @@ def dataset_roots() -> dict[str, str]:
 def dataset_root(name: str) -> str | None:
     """The root of ``name`` in ``[datasets]``, or None."""
     return dataset_roots().get(name)
+
+
+def check_device(device: str, option: str = "--device") -> str:
+    """The device ``option`` names (``auto`` resolved), when this machine has it; else a ValueError
+    naming the option (checked when a task is built, before any work)."""
+    from model.train import resolve_device
+
+    try:
+        return str(resolve_device(device))
+    except (ValueError, RuntimeError) as err:
+        reason = str(err).removeprefix(f"device {device!r}: ")
+        raise ValueError(f"{option} {device!r}: {reason}") from None

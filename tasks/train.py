@@ -9,32 +9,17 @@ import luigi
 from model.config import TrainConfig
 from model.loso import aggregate, train_fold
 from pipeline import identity
-from pipeline.store import open_cache
-from tasks.config import TrainMixin, WorkdirMixin, train_config
+from pipeline.store import CacheInfo, open_cache
+from tasks.config import TrainMixin, WorkdirMixin, check_device, train_config
 from tasks.configfile import files_read
 from tasks.logs import running
 from tasks.params import forward
 
 
-def run_name(hdf5: str | Path, cfg: TrainConfig) -> str:
-    """The run folder name of ``cfg`` on the cache ``hdf5`` (``pipeline.identity.run_name``: the cache's
-    content hash and the result-affecting training settings)."""
-    cache = open_cache(hdf5)  # validates the file (CacheError names it)
+def run_name(cache: CacheInfo, cfg: TrainConfig) -> str:
+    """The run folder name of ``cfg`` on ``cache`` (``pipeline.identity.run_name``: the cache's content
+    hash and the result-affecting training settings)."""
     return identity.run_name(cache.dataset, cache.content_hash, cfg.to_dict())
-
-
-def check_device(device: str, option: str = "--device") -> None:
-    """``option`` must name a device this machine has: ``cpu``, ``cuda``, ``cuda:N`` or ``auto``
-    (checked when the task is built, before any work)."""
-    from model.train import resolve_device
-
-    if not (device in ("cpu", "cuda", "auto") or device.startswith("cuda:")):
-        raise ValueError(f"{option} {device!r}: must be cpu, cuda, cuda:N or auto")
-    try:
-        resolve_device(device)
-    except (ValueError, RuntimeError) as err:
-        reason = str(err).removeprefix(f"device {device!r}: ")
-        raise ValueError(f"{option} {device!r}: {reason}") from None
 
 
 class _RunMixin(WorkdirMixin, TrainMixin):
@@ -49,7 +34,7 @@ class _RunMixin(WorkdirMixin, TrainMixin):
         if not Path(self.hdf5).is_file():
             raise ValueError(f"--hdf5 {self.hdf5!r}: no such file")
         self.cache = open_cache(self.hdf5)  # validates the file (CacheError names it)
-        self.run_id = run_name(self.hdf5, self.cfg)
+        self.run_id = run_name(self.cache, self.cfg)
 
     def run_dir(self) -> Path:
         return Path(self.workdir) / "runs" / self.run_id

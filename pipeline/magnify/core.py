@@ -87,15 +87,19 @@ class MagnifyParams:
     def bandpass(self) -> bool:
         return self.f_low is not None
 
-    def check_clip(self, fps: float, shape: tuple[int, ...], reference: int = 0) -> None:
-        """Validate the settings against a clip ``(T, H, W)`` at ``fps`` whose phase reference is frame
-        ``reference``."""
+    def check_fps(self, fps: float) -> None:
+        """Validate the settings against a frame rate: the band must lie below its Nyquist frequency."""
         if not (math.isfinite(fps) and fps > 0):
             raise ValueError(f"fps: must be > 0, got {fps}")
         if self.bandpass and self.f_high >= fps / 2:
             raise ValueError(
                 f"f_high: must be below the Nyquist frequency fps / 2 = {fps / 2}, got {self.f_high}"
             )
+
+    def check_clip(self, fps: float, shape: tuple[int, ...], reference: int = 0) -> None:
+        """Validate the settings against a clip ``(T, H, W)`` at ``fps`` whose phase reference is frame
+        ``reference``."""
+        self.check_fps(fps)
         t, h, w = shape
         if not 0 <= reference < t:
             raise ValueError(f"reference: frame {reference} is outside the clip of {t} frames")
