@@ -253,6 +253,11 @@ def _flagged_clips(rows: list[ClipRecord], staging: Path, failed: dict[str, str]
     return flagged
 
 
+def _failed_rows(failed: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """qc.json rows of failed clips: no face or magnification record, the error."""
+    return {sid: {"face": None, "magnify": None, "error": err} for sid, err in failed.items()}
+
+
 def _write_failed_qc(
     qc_dir: Path,
     manifest: Manifest,
@@ -274,7 +279,7 @@ def _write_failed_qc(
         "failures_by_reason": failure_summary(failed).splitlines(),
         **(provenance or {}),
     }
-    clips = {sid: {"face": None, "magnify": None, "error": err} for sid, err in failed.items()}
+    clips = _failed_rows(failed)
     write_text(
         qc_dir / "qc.json",
         json.dumps({"summary": summary, "params": params.to_dict(), "clips": clips}, indent=1),
@@ -290,7 +295,7 @@ def _write_qc(
     provenance: dict[str, Any] | None,
 ) -> None:
     clips = {sid: {**meta, "error": None} for sid, meta in metas.items()}
-    clips.update({sid: {"face": None, "magnify": None, "error": err} for sid, err in failed.items()})
+    clips.update(_failed_rows(failed))
     faces = {sid: FaceQC.from_dict(meta["face"]) for sid, meta in metas.items()}
     summary = {
         "status": "complete",

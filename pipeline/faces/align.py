@@ -146,6 +146,12 @@ def _face_check(
     return lost, drift_px
 
 
+def _moved(box: tuple, shift: np.ndarray) -> tuple[float, float, float, float]:
+    """``box`` (left, top, right, bottom) translated by ``shift`` (dx, dy)."""
+    dx, dy = float(shift[0]), float(shift[1])
+    return (box[0] + dx, box[1] + dy, box[2] + dx, box[3] + dy)
+
+
 def _landmarks_near(
     backend: LandmarkBackend, gray: np.ndarray, box: tuple, reference: np.ndarray, rounds: int = 2
 ) -> np.ndarray:
@@ -153,8 +159,7 @@ def _landmarks_near(
     (the shift is re-estimated from the landmarks ``rounds`` times)."""
     shift = np.zeros(2)
     for _ in range(rounds):
-        moved = (box[0] + shift[0], box[1] + shift[1], box[2] + shift[0], box[3] + shift[1])
-        points = backend.landmarks(gray, moved)
+        points = backend.landmarks(gray, _moved(box, shift))
         shift = points.mean(axis=0) - reference.mean(axis=0)
     return points
 
@@ -170,8 +175,7 @@ def _track_landmarks(
     for order in (range(index + 1, count), range(index - 1, -1, -1)):
         previous = first
         for i in order:
-            dx, dy = previous.mean(axis=0) - origin
-            box = (face.box[0] + dx, face.box[1] + dy, face.box[2] + dx, face.box[3] + dy)
+            box = _moved(face.box, previous.mean(axis=0) - origin)
             tracks[i] = previous = backend.landmarks(reader.read(i, keep=True), box)
     return tracks
 

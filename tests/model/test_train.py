@@ -22,18 +22,24 @@ class Interrupt(Exception):
     pass
 
 
+def stop_at(stop: int):
+    """An ``on_epoch`` callback that interrupts training at 1-based epoch ``stop``."""
+
+    def callback(epoch, model):
+        if epoch == stop:
+            raise Interrupt
+        return {}
+
+    return callback
+
+
 def test_resume_matches_uninterrupted_run(blob_data, tmp_path):
     cfg = TrainConfig(**CFG)
     reference = build_model(2, cfg)
     fit(reference, blob_data, cfg, checkpoint=tmp_path / "a.pt")
 
-    def stop_at_third(epoch, model):
-        if epoch == 3:
-            raise Interrupt
-        return {}
-
     with pytest.raises(Interrupt):
-        fit(build_model(2, cfg), blob_data, cfg, checkpoint=tmp_path / "b.pt", on_epoch=stop_at_third)
+        fit(build_model(2, cfg), blob_data, cfg, checkpoint=tmp_path / "b.pt", on_epoch=stop_at(3))
     assert load_checkpoint(tmp_path / "b.pt")["epoch"] == 2
     resumed = build_model(2, cfg)
     history = fit(resumed, blob_data, cfg, checkpoint=tmp_path / "b.pt")
@@ -101,13 +107,8 @@ def test_config_round_trip():
 def test_resume_with_other_speed_settings_reuses_the_checkpoint(blob_data, tmp_path):
     cfg = TrainConfig(**CFG, threads=1)
 
-    def stop_at_second(epoch, model):
-        if epoch == 2:
-            raise Interrupt
-        return {}
-
     with pytest.raises(Interrupt):
-        fit(build_model(2, cfg), blob_data, cfg, checkpoint=tmp_path / "c.pt", on_epoch=stop_at_second)
+        fit(build_model(2, cfg), blob_data, cfg, checkpoint=tmp_path / "c.pt", on_epoch=stop_at(2))
     first = load_checkpoint(tmp_path / "c.pt")["history"]
     faster = TrainConfig(**CFG, threads=2, num_workers=0, keep_in_memory=False)
     history = fit(build_model(2, faster), blob_data, faster, checkpoint=tmp_path / "c.pt")
