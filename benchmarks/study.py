@@ -71,7 +71,11 @@ DEV_CANDIDATES: dict[str, dict] = {
     "difference, lr 1e-2, 30 epochs, pooled BN": {"batch_norm": "batch"},
 }
 DEV_FOLDS = ["sub01", "sub02"]
-ALPHAS = (0.0, 5.0, 10.0, 20.0)
+ALPHAS = (0.0, 5.0, 10.0, 15.0, 20.0)
+#: the magnifier without its shipped temporal band and phase bound (the earlier default)
+BARE = {"f_low": None, "f_high": None, "phase_bound": None}
+#: magnify part: (alpha, bare) settings AKMNet is trained on (the probe sees every setting)
+TRAINED = ((0.0, False), (15.0, False), (15.0, True))
 AMPLITUDES = (0.5, 1.0)
 VARIANTS = ("akm", "all", "random", "uniform-4", "apex", "max-key")
 ALIGNMENTS = ("clip", "track", "none")
@@ -97,9 +101,14 @@ class Study:
             )
         return folder
 
-    def cache(self, data: Path, alpha: float, mode: str = "clip") -> Path:
-        """HDF5 cache of ``data`` with magnification ``alpha`` and face mode ``mode``, built when absent."""
-        params = PreprocessParams(faces=FaceParams(mode=mode), magnify=MagnifyParams(alpha=alpha))
+    def cache(self, data: Path, alpha: float, mode: str = "clip", bare: bool = False) -> Path:
+        """HDF5 cache of ``data`` with magnification ``alpha`` and face mode ``mode``, built when absent;
+        every other magnification setting at its default, or with ``bare`` the bare method (no
+        temporal band, no phase bound: the defaults before the band and bound were shipped)."""
+        magnify = MagnifyParams(alpha=alpha)
+        if bare:
+            magnify = replace(magnify, **BARE)
+        params = PreprocessParams(faces=FaceParams(mode=mode), magnify=magnify)
         # the folder name covers what determines the generated files (seed, amplitude, drift)
         name = cache_name(data.name, params.to_dict(), data.name)
         out = self.work / "cache" / f"{name}.h5"
@@ -221,13 +230,21 @@ def part_magnify(
     study: Study, seeds: list[int], train: bool = True, drift: float = 0.8, variant: str = "akm"
 ) -> None:
     rows = []
+    settings = [(alpha, False) for alpha in ALPHAS] + [(15.0, True)]
     for seed in seeds:
         for amplitude in AMPLITUDES:
             data = study.dataset(seed, amplitude, drift)
-            for alpha in ALPHAS:
-                h5 = study.cache(data, alpha)
-                row = {"amplitude_px": amplitude, "alpha": alpha, "seed": seed, **probe_cache(h5, data)}
-                if train:
+            for alpha, bare in settings:
+                h5 = study.cache(data, alpha, bare=bare)
+                row = {
+                    "amplitude_px": amplitude,
+                    "magnifier": "bare (no band, no bound)" if bare else "shipped",
+                    "alpha": alpha,
+                    "seed": seed,
+                    **probe_cache(h5, data),
+                    "ssim_median": ssim_of(study, h5),
+                }
+                if train and (alpha, bare) in TRAINED:
                     row |= scores(study.run(h5, replace(TRAIN, seed=seed, variant=variant)))
                 rows.append(row)
     part, cmd, note = "magnify", command("magnify", seeds, train), "head drift 0.8 px (generator default)"
@@ -243,8 +260,15 @@ def part_magnify(
             f"{cmd} --drift {drift}",
             f"head drift {drift} px (diagnostic)",
         )
-    runs = study.write(part, rows, ["amplitude_px", "alpha"], cmd, note)
-    plot_lines(runs, "alpha", "amplitude_px", "probe_uf1", study.out / f"{part}.png", note)
+    runs = study.write(part, rows, ["amplitude_px", "magnifier", "alpha"], cmd, note)
+    shipped = runs[runs["magnifier"] == "shipped"]
+    plot_lines(shipped, "alpha", "amplitude_px", "probe_uf1", study.out / f"{part}.png", note)
+
+
+def ssim_of(study: Study, h5: Path) -> float:
+    """Median over the cache's clips of their median SSIM (magnified vs un-magnified), from qc.json."""
+    qc = json.loads((study.work / "qc" / h5.stem / "qc.json").read_text())
+    return float(np.median([c["magnify"]["ssim_median"] for c in qc["clips"].values() if c["magnify"]]))
 
 
 def plot_lines(runs: pd.DataFrame, x: str, group: str, y: str, path: Path, title: str) -> None:

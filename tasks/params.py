@@ -31,6 +31,28 @@ def _unwrap_optional(tp: Any) -> tuple[Any, bool]:
     return tp, False
 
 
+#: what an optional number's option takes to mean "none" (Luigi reads an empty value as "not given")
+NONE_WORDS = ("none", "off")
+
+
+class _OptionalNumber:
+    """An optional int/float parameter that also parses ``none``/``off`` (any case) as None:
+    ``--phase-bound none`` turns a default bound off."""
+
+    def parse(self, x):
+        if isinstance(x, str) and x.strip().lower() in NONE_WORDS:
+            return None
+        return super().parse(x)
+
+
+class OptionalFloatParameter(_OptionalNumber, luigi.OptionalFloatParameter):
+    pass
+
+
+class OptionalIntParameter(_OptionalNumber, luigi.OptionalIntParameter):
+    pass
+
+
 def _parameter_for(tp: Any, default: Any, section: str, name: str, help_text: str) -> luigi.Parameter:
     """A Luigi parameter for one dataclass field type."""
     base, optional = _unwrap_optional(tp)
@@ -44,9 +66,9 @@ def _parameter_for(tp: Any, default: Any, section: str, name: str, help_text: st
             parsing=luigi.BoolParameter.EXPLICIT_PARSING, **kwargs
         )
     if base is int:
-        return (luigi.OptionalIntParameter if optional else luigi.IntParameter)(**kwargs)
+        return (OptionalIntParameter if optional else luigi.IntParameter)(**kwargs)
     if base is float:
-        return (luigi.OptionalFloatParameter if optional else luigi.FloatParameter)(**kwargs)
+        return (OptionalFloatParameter if optional else luigi.FloatParameter)(**kwargs)
     if typing.get_origin(base) in (tuple, list) or base in (tuple, list):
         if default is not None:
             kwargs["default"] = tuple(default)

@@ -34,19 +34,25 @@ class MagnifyParams:
     """Settings of `magnify` (all but the clip's ``fps``, its phase ``reference`` frame, chosen per clip,
     and the runtime ``device``/``chunk``).
 
-    ``magnify(frames, fps=fps, **dataclasses.asdict(params))`` is the intended call.
+    ``magnify(frames, fps=fps, **dataclasses.asdict(params))`` is the intended call. The defaults are
+    the shipped ones (docs/INTERNALS.md "Magnification defaults" gives each one's source and what was
+    measured): alpha 15 (the AKMNet release); the phase band-passed in time, ideal filter, 5 to 25 Hz
+    (a micro-expression lasts 1/25 to 1/5 s; 25 Hz is below the Nyquist frequency of every dataset,
+    60 fps CASME I included); a phase bound of pi / 2 (the lambda / 4 limit of Wadhwa et al.). ``f_low``
+    and ``f_high`` None: no temporal filter (the whole phase change since the reference frame is
+    amplified); ``phase_bound`` None: no bound.
     """
 
     alpha: float = 15.0
-    f_low: float | None = None
-    f_high: float | None = None
+    f_low: float | None = 5.0
+    f_high: float | None = 25.0
     pyramid: str = "octave"
     temporal_filter: str = "ideal"
     sigma: float = 0.0
     attenuate: bool = False
     levels: int | None = None
     butter_order: int = 1
-    phase_bound: float | None = None
+    phase_bound: float | None = math.pi / 2
 
     def __post_init__(self) -> None:
         own = "MagnifyParams"
@@ -235,6 +241,9 @@ def magnify(
     stats: dict | None = None,
 ) -> np.ndarray | torch.Tensor:
     """Phase-based motion magnification of a grayscale clip.
+
+    The keyword defaults are the bare method (no temporal filter, no phase bound); the shipped
+    settings are `MagnifyParams`' defaults, passed as ``**asdict(params)``.
 
     frames: ``(T, H, W)`` uint8 or float, numpy or torch. Returns float32 ``(T, H, W)`` in the input's
     scale (not clipped), numpy for numpy input, otherwise a tensor on the input's device.

@@ -29,6 +29,7 @@ from openpyxl.xml.constants import ARC_CORE
 from openpyxl.xml.functions import tostring
 
 from pipeline.atomic import DIR_MODE
+from pipeline.datasets.spec import load_spec
 
 from .motion import AU_VARIANTS
 from .params import CLASSES, SyntheticParams
@@ -245,7 +246,7 @@ def truth_record(dataset: SyntheticPlan) -> dict:
         "seed": dataset.seed,
         "params": params.to_dict(),
         "classes": list(CLASSES),
-        "fps": params.fps,
+        "fps": load_spec("synthetic").fps,  # its frame rate is the spec's, like any dataset's
         "time_course": "raised cosine: 0 at onset, 1 at apex, 0 at offset",
         "subjects": {f"sub{s.index:02d}": s.info for s in dataset.subjects.values()},
         "clips": clips,

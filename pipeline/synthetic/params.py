@@ -39,7 +39,6 @@ class SyntheticParams:
     """Inclusive range of frames per clip (onset .. offset)."""
     apex_position: tuple[float, float] = (0.3, 0.6)
     """Range of the apex position as a fraction of the clip."""
-    fps: float = 200.0
     pose_scale: float = 0.06
     """Per-clip scale drawn in 1 +/- pose_scale."""
     pose_rotation: float = 6.0
@@ -83,7 +82,6 @@ class SyntheticParams:
         )
         _check_range("clip_length", *self.clip_length, minimum=5)
         _check_range("apex_position", *self.apex_position, minimum=0.1, maximum=0.9)
-        need(self.fps > 0, "fps", "must be > 0")
         need(0.0 <= self.pose_scale <= 0.2, "pose_scale", "must be in [0, 0.2]")
         need(0.0 <= self.pose_rotation <= 15.0, "pose_rotation", "must be in [0, 15] degrees")
         need(min(self.pose_shift) >= 0, "pose_shift", "must be >= 0")

@@ -217,6 +217,20 @@ def test_ideal_bandpass_passes_band_and_stops_outside() -> None:
     assert np.abs(y[mid, 1]).max() < 0.05
 
 
+def test_default_band_frequency_response() -> None:
+    """The shipped band (MagnifyParams: 5-25 Hz) at 200 fps: unit gain inside, zero outside."""
+    p = MagnifyParams()
+    fps, t = 200.0, 800
+    tt = np.arange(t) / fps
+    freqs = [1.0, 3.0, 7.0, 12.0, 20.0, 35.0, 60.0]
+    x = torch.as_tensor(np.stack([np.sin(2 * np.pi * f * tt) for f in freqs], axis=1), dtype=torch.float32)
+    y = ideal_bandpass(x, fps, p.f_low, p.f_high).numpy()
+    mid = slice(200, 600)
+    gain = np.sqrt((y[mid] ** 2).mean(axis=0) / (x.numpy()[mid] ** 2).mean(axis=0))
+    expected = [1.0 if p.f_low <= f <= p.f_high else 0.0 for f in freqs]
+    np.testing.assert_allclose(gain, expected, atol=0.03)
+
+
 def test_lfilter_matches_scipy_across_chunks() -> None:
     b, a = scipy.signal.butter(2, [3.0, 9.0], btype="bandpass", fs=30.0)
     rng = np.random.default_rng(0)
@@ -285,7 +299,7 @@ def test_cpu_batches_are_capped_by_the_finest_level_size() -> None:
 
 
 def test_params_round_trip_and_torch_input() -> None:
-    params = MagnifyParams(alpha=3.0, pyramid="half-octave", sigma=1.0)
+    params = MagnifyParams(alpha=3.0, pyramid="half-octave", sigma=1.0, f_low=None, f_high=None, phase_bound=None)
     clip = torch.as_tensor(_grating(np.linspace(0, 0.2, 4)))
     out = magnify(clip, fps=25, **dataclasses.asdict(params))
     assert isinstance(out, torch.Tensor) and out.dtype == torch.float32 and out.shape == clip.shape

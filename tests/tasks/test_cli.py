@@ -103,13 +103,30 @@ def test_dataset_inspection_command(synthetic_root, tmp_path):
     assert len([line for line in lines if line and not line.startswith("#")]) == 1 + 10  # header + clips
 
 
+def test_band_and_bound_can_be_switched_off(synthetic_root, tmp_path):
+    """``none``/``off`` turn the shipped band-pass and phase bound off (the bare method)."""
+    work = tmp_path / "work"
+    result = luigi(
+        "BuildDatasetCache", "--dataset", "synthetic", "--root", str(synthetic_root), "--workdir", str(work),
+        "--face-size", "32", "--f-low", "none", "--f-high", "None", "--phase-bound", "off", "--processes", "1",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, output(result)
+    (cache,) = (work / "cache").glob("synthetic-*.h5")
+    with h5py.File(cache, "r") as f:
+        magnify = json.loads(f.attrs["params"])["magnify"]
+    assert (magnify["alpha"], magnify["f_low"], magnify["f_high"], magnify["phase_bound"]) == (15.0, None, None, None)
+    clips = json.loads((work / "qc" / cache.stem / "qc.json").read_text())["clips"]
+    assert {c["magnify"]["bound_limited_fraction"] for c in clips.values()} == {None}
+
+
 def test_build_dataset_cache_with_every_preprocessing_option(synthetic_root, tmp_path):
     work = tmp_path / "work"
     result = luigi(
         "BuildDatasetCache", "--dataset", "synthetic", "--root", str(synthetic_root), "--workdir", str(work),
         "--face-size", "64", "--face-detector", "hog", "--face-backend", "dlib", "--face-mode", "clip",
         "--alpha", "5", "--f-low", "1", "--f-high", "40", "--pyramid", "octave", "--temporal-filter", "ideal",
-        "--sigma", "1", "--attenuate", "true", "--frames", "full", "--grouping", "synthetic-5class",
+        "--sigma", "1", "--attenuate", "true", "--phase-bound", "1.0", "--frames", "full", "--grouping", "synthetic-5class",
         "--keep-raw", "true", "--processes", "1", "--strict", "true", "--workers", "1", "--magnify-device", "cpu",
         cwd=tmp_path,
     )  # fmt: skip
@@ -127,7 +144,7 @@ def test_build_dataset_cache_with_every_preprocessing_option(synthetic_root, tmp
     }
     assert params["magnify"] == {
         **params["magnify"], "alpha": 5.0, "f_low": 1.0, "f_high": 40.0, "pyramid": "octave",
-        "temporal_filter": "ideal", "sigma": 1.0, "attenuate": True,
+        "temporal_filter": "ideal", "sigma": 1.0, "attenuate": True, "phase_bound": 1.0,
     }  # fmt: skip
     assert (params["keep_raw"], params["frame_set"], params["grouping"]) == (True, "full", "synthetic-5class")
     qc = json.loads((work / "qc" / cache.stem / "qc.json").read_text())["summary"]
@@ -278,7 +295,7 @@ def test_a_file_that_is_not_a_spreadsheet_fails_naming_it(tmp_path, casme2_root)
          "(MagnifyParams.alpha)"),
         (["TrainLOSO", "--hdf5", "{cache}", "--epochs", "0"],
          "TrainLOSO: --epochs: must be an integer >= 1, got 0 (TrainConfig.epochs)"),
-        (["FullBenchmark", "--synthetic-fps", "0"], "--synthetic-fps: must be > 0, got 0.0 (SyntheticParams.fps)"),
+        (["FullBenchmark", "--synthetic-drift", "-1"], "--synthetic-drift: must be >= 0, got -1.0 (SyntheticParams.drift)"),
     ],
 )  # fmt: skip
 def test_bad_options_fail_before_any_work(tmp_path, casme2_root, args, message):

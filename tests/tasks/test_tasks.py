@@ -54,7 +54,7 @@ def test_parameter_names_are_unique_across_groups():
         ({"dataset": "casme2"}, r"--root is needed for dataset 'casme2'"),
         ({"dataset": "casme2", "root": "/no/such/folder"}, r"--root '/no/such/folder'.*not a folder"),
         ({"alpha": -1.0}, r"alpha"),
-        ({"synthetic_fps": 0.0}, r"fps"),
+        ({"synthetic_drift": -1.0}, r"drift"),
         ({"face_size": 4}, r"size"),
         ({"grouping": "nope-3class"}, r"--grouping 'nope-3class' is unknown"),
         ({"processes": 0}, r"--processes must be >= 1"),
