@@ -3,11 +3,12 @@
     python benchmarks/magnify.py --device cpu --frames 64 --sizes 128 256 --out bench_magnify.json
 
 Writes JSON to ``--out`` and a markdown table next to it (same name, ``.md``). Settings timed: the
-micro-expression default (no temporal band-pass, alpha 15). "bare FFT" times only the torch.fft calls
+shipped defaults (`MagnifyParams()`: alpha 15, ideal temporal band-pass 5-25 Hz at 200 fps, phase bound
+pi / 2) and, for the band-pass's cost, the bare method (no band, no bound). "bare FFT" times only the torch.fft calls
 the algorithm makes (same sizes, counts and batching), alternating with the magnify runs; both report
-the best of ``--repeats``. The pyrtools baselines are per-frame implementations of the same octave
-pipeline on pyrtools' SteerablePyramidFreq: as pyrtools reconstructs, and projected one-sided so the
-output equals ours (`pyrtools_magnify`). Memory: a child process magnifies a long 128x128 clip with
+the best of ``--repeats``. The pyrtools baselines are implementations of the same octave pipeline
+(shipped settings) on pyrtools' SteerablePyramidFreq, one pyramid per frame: as pyrtools reconstructs,
+and projected one-sided so the output equals ours (`pyrtools_magnify`). Memory: a child process magnifies a long 128x128 clip with
 each ``--chunks`` setting and reports its RSS after imports, after making the clip, and its peak
 (on CPU magnify caps its batches at `batch_frames`, 8 frames for 128x128 octave, so larger chunks
 change nothing there).
@@ -31,10 +32,22 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pipeline.magnify import KINDS, filter_bank, magnify
-from pipeline.magnify.core import batch_frames
+from dataclasses import asdict, replace
 
-ALPHA = 15.0
+from pipeline.magnify import KINDS, MagnifyParams, filter_bank, magnify
+from pipeline.magnify.core import batch_frames
+from pipeline.magnify.temporal import ideal_bandpass
+
+FPS = 200.0
+SHIPPED = MagnifyParams()
+ALPHA = SHIPPED.alpha
+#: the settings timed: the shipped defaults and the bare method (no temporal band, no phase bound)
+SETTINGS = {"shipped": SHIPPED, "bare": replace(SHIPPED, f_low=None, f_high=None, phase_bound=None)}
+
+
+def settings(name: str, kind: str) -> dict:
+    """Keyword arguments of `magnify` for setting ``name`` with pyramid ``kind``."""
+    return asdict(replace(SETTINGS[name], pyramid=kind))
 
 
 def _sync(device: str) -> None:
@@ -87,19 +100,22 @@ def bare_fft(frames: int, size: int, kind: str, device: str, chunk: int):
     return run
 
 
-def time_case(clip: np.ndarray, kind: str, device: str, chunk: int, repeats: int) -> tuple[float, float]:
-    """Best-of-``repeats`` seconds of one magnify call and of its bare FFT work, timed alternately
-    (so both see the same machine load); one untimed warm-up call of each first (filters cached)."""
+def time_case(
+    clip: np.ndarray, kind: str, device: str, chunk: int, repeats: int
+) -> tuple[float, float, float]:
+    """Best-of-``repeats`` seconds of one magnify call at the shipped settings, at the bare ones, and
+    of the bare FFT work, timed alternately (so all see the same machine load); one untimed warm-up
+    call of each first (filters cached)."""
     x = torch.from_numpy(clip).to(device)
 
-    def ours() -> None:
-        magnify(x, fps=200, alpha=ALPHA, pyramid=kind, device=device, chunk=chunk)
+    def run(name: str):
+        return lambda: magnify(x, fps=FPS, device=device, chunk=chunk, **settings(name, kind))
 
-    fft = bare_fft(clip.shape[0], clip.shape[1], kind, device, chunk)
-    ours()
-    fft()
-    times = [(_timed(ours, device), _timed(fft, device)) for _ in range(repeats)]
-    return min(t[0] for t in times), min(t[1] for t in times)
+    calls = [run("shipped"), run("bare"), bare_fft(clip.shape[0], clip.shape[1], kind, device, chunk)]
+    for call in calls:
+        call()
+    times = [[_timed(call, device) for call in calls] for _ in range(repeats)]
+    return tuple(min(t[i] for t in times) for i in range(3))
 
 
 def _half_planes(shape: tuple[int, int], orientations: int) -> np.ndarray:
@@ -113,11 +129,13 @@ def _half_planes(shape: tuple[int, int], orientations: int) -> np.ndarray:
     return np.stack([np.abs(x) < np.pi / 2 for x in d])
 
 
-def pyrtools_magnify(clip: np.ndarray, alpha: float, one_sided: bool) -> np.ndarray:
-    """Per-frame octave magnification on pyrtools (no temporal filter, reference frame 0).
+def pyrtools_magnify(clip: np.ndarray, params: MagnifyParams, one_sided: bool) -> np.ndarray:
+    """Octave magnification on pyrtools, one pyramid per frame (reference frame 0; ``params``' band,
+    bound and alpha; no smoothing or attenuation).
 
-    pyrtools builds the pyramid; each band is rotated by ``exp(i alpha delta)``, ``delta`` the wrapped
-    phase difference to frame 0 (as ours). pyrtools' ``recon_pyr`` reconstructs from the real part of
+    pyrtools builds every frame's pyramid; ``delta``, the wrapped phase difference to frame 0, is
+    band-passed in time (the same ideal filter as ours), limited by the phase bound as ours, and each
+    band is rotated by ``exp(i alpha delta)``. pyrtools' ``recon_pyr`` reconstructs from the real part of
     each band with its two-sided mask; with ``one_sided`` each rotated band is first projected on its
     orientation's half plane (FFT, mask, inverse FFT), which makes that reconstruction equal to ours
     (``2 B(w)`` on the band's spectrum, real part). Without it the phase rotation's leakage into the
@@ -128,32 +146,35 @@ def pyrtools_magnify(clip: np.ndarray, alpha: float, one_sided: bool) -> np.ndar
     def pyr(img: np.ndarray) -> SteerablePyramidFreq:
         return SteerablePyramidFreq(img.astype(np.float64), order=3, twidth=1, is_complex=True)
 
-    ref = pyr(clip[0])
+    pyrs = [pyr(frame) for frame in clip]
     planes: dict[tuple[int, int], np.ndarray] = {}
-    out = np.empty(clip.shape, dtype=np.float32)
-    for t, frame in enumerate(clip):
-        p = pyr(frame)
-        for key, band in p.pyr_coeffs.items():
-            if not isinstance(key, tuple):
-                continue
-            delta = np.mod(np.pi + np.angle(band) - np.angle(ref.pyr_coeffs[key]), 2 * np.pi) - np.pi
-            band = band * np.exp(1j * alpha * delta)
+    for key in [k for k in pyrs[0].pyr_coeffs if isinstance(k, tuple)]:
+        bands = np.stack([p.pyr_coeffs[key] for p in pyrs])  # (T, h, w)
+        delta = np.mod(np.pi + np.angle(bands) - np.angle(bands[0]), 2 * np.pi) - np.pi
+        if params.bandpass:
+            delta = ideal_bandpass(torch.from_numpy(delta), FPS, params.f_low, params.f_high).numpy()
+        angle = params.alpha * delta
+        if params.phase_bound is not None:
+            reach = np.clip(params.phase_bound - np.abs(delta), 0, None)
+            angle = np.clip(angle, -reach, reach)
+        for p, band, a in zip(pyrs, bands, angle):
+            band = band * np.exp(1j * a)
             if one_sided:
                 if band.shape not in planes:
                     planes[band.shape] = np.fft.ifftshift(_half_planes(band.shape, 4), axes=(-2, -1))
                 band = np.fft.ifft2(np.fft.fft2(band) * planes[band.shape][key[1]])
             p.pyr_coeffs[key] = band
-        out[t] = p.recon_pyr()
-    return out
+    return np.stack([p.recon_pyr() for p in pyrs]).astype(np.float32)
 
 
-def peak_rss_mb(frames: int, size: int, chunk: int, kind: str, threads: int) -> dict:
-    """RSS (MiB) of a child process that magnifies a ``frames``-long clip with ``chunk``.
+def peak_rss_mb(frames: int, size: int, chunk: int, setting: str, threads: int) -> dict:
+    """RSS (MiB) of a child process that magnifies a ``frames``-long clip with ``chunk`` (octave
+    pyramid, settings ``setting``: "shipped" or "bare").
 
     Returns ``baseline`` (current RSS after imports), ``with_clip`` (after making the input clip)
     and ``peak`` (max RSS over the run).
     """
-    cmd = [sys.executable, __file__, "--memory-child", str(frames), str(size), str(chunk), kind]
+    cmd = [sys.executable, __file__, "--memory-child", str(frames), str(size), str(chunk), setting]
     cmd += ["--threads", str(threads)]
     res = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return json.loads(res.stdout.strip().splitlines()[-1])
@@ -165,11 +186,11 @@ def _current_rss_mb() -> float:
     return psutil.Process().memory_info().rss / 2**20
 
 
-def _memory_child(frames: int, size: int, chunk: int, kind: str) -> None:
+def _memory_child(frames: int, size: int, chunk: int, setting: str) -> None:
     baseline = _current_rss_mb()
     clip = _clip(frames, size)
     with_clip = _current_rss_mb()
-    magnify(clip, fps=200, alpha=ALPHA, pyramid=kind, chunk=chunk)
+    magnify(clip, fps=FPS, chunk=chunk, **settings(setting, "octave"))
     print(json.dumps({"baseline": baseline, "with_clip": with_clip, "peak": _peak_rss_mb()}))
 
 
@@ -200,7 +221,7 @@ def main(argv: list[str] | None = None) -> dict:
     )
     ap.add_argument("--memory-frames", type=int, default=1000, help="0 skips the memory runs")
     ap.add_argument(
-        "--chunks", type=int, nargs="+", default=[2, 8, 64], help="chunk settings for the memory runs"
+        "--chunks", type=int, nargs="+", default=[8], help="chunk settings for the memory runs"
     )
     ap.add_argument("--out", type=Path, default=None, help="JSON output; a .md table is written next to it")
     ap.add_argument("--memory-child", nargs=4, help=argparse.SUPPRESS)
@@ -215,7 +236,7 @@ def main(argv: list[str] | None = None) -> dict:
         "device": args.device,
         "torch_threads": torch.get_num_threads(),
         "frames": args.frames,
-        "alpha": ALPHA,
+        "settings": {name: asdict(p) for name, p in SETTINGS.items()},
         "chunk": args.chunk,
         "repeats": args.repeats,
         "rows": [],
@@ -224,21 +245,23 @@ def main(argv: list[str] | None = None) -> dict:
     for size in args.sizes:
         clip = _clip(args.frames, size)
         for kind in args.kinds:
-            secs, fft = time_case(clip, kind, args.device, args.chunk, args.repeats)
+            secs, bare, fft = time_case(clip, kind, args.device, args.chunk, args.repeats)
             row = {
                 "size": size,
                 "kind": kind,
                 "fps": args.frames / secs,
                 "seconds": secs,
+                "bare_method_seconds": bare,
+                "bandpass_cost": secs / bare - 1,
                 "bare_fft_seconds": fft,
                 "ratio_to_fft": secs / fft,
             }
             if kind == "octave" and args.pyrtools_frames > 0 and args.device == "cpu":
                 n = min(args.pyrtools_frames, args.frames)
-                ours = magnify(clip[:n], fps=200, alpha=ALPHA, pyramid="octave")
+                ours = magnify(clip[:n], fps=FPS, **settings("shipped", "octave"))
                 for name, one_sided in (("pyrtools", False), ("pyrtools_one_sided", True)):
                     t0 = time.perf_counter()
-                    theirs = pyrtools_magnify(clip[:n], ALPHA, one_sided)
+                    theirs = pyrtools_magnify(clip[:n], SHIPPED, one_sided)
                     per_frame = (time.perf_counter() - t0) / n
                     row.update(
                         {
@@ -251,13 +274,13 @@ def main(argv: list[str] | None = None) -> dict:
             print(json.dumps(row), flush=True)
     if args.memory_frames > 0:
         in_out_mb = args.memory_frames * 128 * 128 * 5 / 2**20
-        for chunk in args.chunks:
-            rss = peak_rss_mb(args.memory_frames, 128, chunk, "octave", torch.get_num_threads())
+        for setting, chunk in [(s, c) for s in SETTINGS for c in args.chunks]:
+            rss = peak_rss_mb(args.memory_frames, 128, chunk, setting, torch.get_num_threads())
             mem = {
                 "frames": args.memory_frames,
                 "size": 128,
                 "chunk": chunk,
-                "kind": "octave",
+                "setting": setting,
                 "baseline_rss_mib": rss["baseline"],
                 "peak_rss_mib": rss["peak"],
                 "peak_minus_baseline_mib": rss["peak"] - rss["baseline"],
@@ -277,16 +300,18 @@ def main(argv: list[str] | None = None) -> dict:
 
 def to_markdown(result: dict) -> str:
     lines = [
-        f"device {result['device']}, {result['torch_threads']} torch threads, {result['frames']} frames, "
-        f"alpha {result['alpha']}, chunk {result['chunk']}, no temporal filter; times are the best of "
-        f"{result['repeats']} runs",
+        f"device {result['device']}, {result['torch_threads']} torch threads, {result['frames']} frames at "
+        f"{FPS:g} fps, chunk {result['chunk']}, shipped settings (alpha {ALPHA:g}, band "
+        f"{SHIPPED.f_low:g}-{SHIPPED.f_high:g} Hz, bound {SHIPPED.phase_bound:.4f}); 'bare': no band, no "
+        f"bound; times are the best of {result['repeats']} runs",
         "",
-        "| size | pyramid | frames/s | s | bare FFT s | x FFT |",
-        "|---|---|---|---|---|---|",
+        "| size | pyramid | frames/s | s | bare method s | band-pass cost | bare FFT s | x FFT |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in result["rows"]:
         lines.append(
             f"| {r['size']} | {r['kind']} | {r['fps']:.1f} | {r['seconds']:.3f} | "
+            f"{r['bare_method_seconds']:.3f} | {100 * r['bandpass_cost']:+.0f}% | "
             f"{r['bare_fft_seconds']:.3f} | {r['ratio_to_fft']:.2f} |"
         )
     base = [r for r in result["rows"] if "pyrtools_fps" in r]
@@ -308,12 +333,12 @@ def to_markdown(result: dict) -> str:
     if result["memory"]:
         lines += [
             "",
-            "| frames | size | chunk | RSS after imports MiB | peak RSS MiB | peak - baseline MiB | "
+            "| frames | size | setting | chunk | RSS after imports MiB | peak RSS MiB | peak - baseline MiB | "
             "input+output MiB | working MiB |",
-            "|---|---|---|---|---|---|---|---|",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         lines += [
-            f"| {m['frames']} | {m['size']} | {m['chunk']} | {m['baseline_rss_mib']:.0f} | "
+            f"| {m['frames']} | {m['size']} | {m['setting']} | {m['chunk']} | {m['baseline_rss_mib']:.0f} | "
             f"{m['peak_rss_mib']:.0f} | {m['peak_minus_baseline_mib']:.0f} | "
             f"{m['input_plus_output_mib']:.0f} | {m['working_mib']:.0f} |"
             for m in result["memory"]
