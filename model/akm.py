@@ -76,8 +76,13 @@ def separation_loss(scores: Tensor, valid: Tensor) -> Tensor:
 
 
 def count_loss(keymask: Tensor) -> Tensor:
-    """``max(0, sum_t B_t - 1)`` per clip -> ``(B,)``: penalises selecting many key frames."""
-    return F.relu(keymask.sum(dim=1) - 1.0)
+    """``max(0, sum_t B_t - 1)`` per clip -> ``(B,)``: penalises selecting many key frames.
+
+    Written ``(x + |x|) / 2`` so that its gradient is the reference's ``torch.max(0, x)``: 1 above
+    zero, 0 below and 1/2 at exactly one key frame (a tie, where ``relu`` would give 0); one key frame
+    is common, so this changes training."""
+    excess = keymask.sum(dim=1) - 1.0
+    return (excess + excess.abs()) / 2
 
 
 def compact_indices(select: Tensor) -> tuple[Tensor, Tensor]:

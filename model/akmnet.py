@@ -19,7 +19,23 @@ from model.resnet import resnet18
 
 FIXED_VARIANTS = ("akm", "all", "random", "apex", "max-key")
 BATCH_NORMS = ("clip", "batch")
-GRID = 4  # the GRU runs on a GRID x GRID map of positions (4x4 at 128 input, pooled otherwise)
+EVAL_NORMS = ("running", "clip")
+GRID = 4  # the GRU runs on at most GRID x GRID positions: the 4x4 map of a 128 input (larger maps pooled)
+
+
+def feature_side(input_size: int) -> int:
+    """Side of the ResNet's last feature map for ``input_size`` frames: five stride-2 stages, each
+    ``ceil(n / 2)`` (64 -> 2, 96 -> 3, 128 -> 4)."""
+    side = input_size
+    for _ in range(5):
+        side = -(-side // 2)
+    return side
+
+
+def grid_side(input_size: int) -> int:
+    """Positions per side the GRU runs on: the feature map's own, at most :data:`GRID` (pooled down to
+    it for larger inputs, never upsampled: every position is a real one)."""
+    return min(GRID, feature_side(input_size))
 
 
 def check_variant(variant: str) -> str:
@@ -51,7 +67,14 @@ class AKMNet(nn.Module):
         batch_norm: training-mode batch-norm statistics in the CNN: ``clip`` (each clip's frames with
             that clip's own statistics, one running-statistics update per clip: the same model as the
             reference's one-clip-per-forward training) or ``batch`` (over all frames of the batch).
-            Eval mode uses the running statistics either way.
+        eval_norm: eval-mode batch norm: ``running`` (the running statistics, as the reference) or
+            ``clip`` (each clip normalised with its own statistics, as in training; nothing updated).
+        input_size: frame side the model is built for; sets the GRU's grid (:func:`grid_side`).
+
+    Initialisation follows the reference: convolutions Kaiming-normal (fan-out), batch norms 1/0,
+    linear layers Xavier-normal with zero bias, the GRU's forward-direction weights orthogonal and
+    biases uniform in [0, 1); the reverse direction keeps PyTorch's default (the reference
+    initialises only the forward direction).
     """
 
     def __init__(
@@ -62,21 +85,29 @@ class AKMNet(nn.Module):
         dropout: float = 0.5,
         width: int = 64,
         batch_norm: str = "clip",
+        eval_norm: str = "running",
+        input_size: int = 128,
     ):
         super().__init__()
         self.num_classes = num_classes
         self.variant = check_variant(variant)
         self.batch_norm = check_batch_norm(batch_norm)
+        if eval_norm not in EVAL_NORMS:
+            raise ValueError(f"eval_norm: expected one of {EVAL_NORMS}, got {eval_norm!r}")
+        self.eval_norm = eval_norm
+        self.grid = grid_side(input_size)
         self.cnn = resnet18(in_channels=1, width=width)
         channels = self.cnn.out_channels
         self.alpha = nn.Linear(channels, 1)
         self.gru = nn.GRU(channels, hidden, num_layers=2, bidirectional=True, batch_first=True)
         self.dropout = nn.Dropout(dropout)
-        self.fc = nn.Linear(GRID * GRID * 2 * hidden, num_classes)
+        self.fc = nn.Linear(self.grid * self.grid * 2 * hidden, num_classes)
         for linear in (self.alpha, self.fc):
             nn.init.xavier_normal_(linear.weight)
             nn.init.zeros_(linear.bias)
         for name, param in self.gru.named_parameters():
+            if name.endswith("_reverse"):
+                continue  # left at PyTorch's default, as in the reference
             if name.startswith("weight"):
                 nn.init.orthogonal_(param)
             else:
@@ -111,12 +142,12 @@ class AKMNet(nn.Module):
         if self.cnn.layer1[0].conv1.weight.is_contiguous(memory_format=torch.channels_last):
             x = x.contiguous(memory_format=torch.channels_last)  # the model was moved to channels_last
         clips = None
-        if self.batch_norm == "clip" and self.training:
+        if (self.batch_norm == "clip" and self.training) or (self.eval_norm == "clip" and not self.training):
             clips = torch.arange(b, device=frames.device).repeat_interleave(lengths)  # (N,), as frames[valid]
         maps = self.cnn(x, clips, b)  # (N, 512, h, w)
         maps = maps.float()
         pooled = maps.mean(dim=(2, 3))  # (N, 512)
-        grid = F.adaptive_avg_pool2d(maps, GRID) if maps.shape[-1] != GRID else maps
+        grid = F.adaptive_avg_pool2d(maps, self.grid) if maps.shape[-1] != self.grid else maps
 
         pooled_pad = pooled.new_zeros(b, t, pooled.shape[1])
         pooled_pad[valid] = pooled
@@ -178,8 +209,9 @@ class AKMNet(nn.Module):
         outputs are averaged over the valid steps and the positions concatenated (G*G*2*hidden).
         """
         b, k, c = seq.shape[:3]
-        seq = seq.permute(0, 3, 4, 1, 2).reshape(b * GRID * GRID, k, c)
-        steps = counts.repeat_interleave(GRID * GRID)
+        cells = self.grid * self.grid
+        seq = seq.permute(0, 3, 4, 1, 2).reshape(b * cells, k, c)
+        steps = counts.repeat_interleave(cells)
         packed = pack_padded_sequence(seq, steps.cpu(), batch_first=True, enforce_sorted=False)
         out, _ = self.gru(packed)
         out, _ = pad_packed_sequence(out, batch_first=True, total_length=k)  # zeros after each length

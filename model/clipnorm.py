@@ -5,7 +5,8 @@ clip's frames with that clip's own statistics and updates the running statistics
 the frames of several clips go through the CNN together, :class:`ClipBatchNorm2d` reproduces that:
 given the clip index of every frame, each clip is normalised with the mean and variance over its own
 frames and spatial positions, and the running statistics end where one update per clip, in clip
-order, would have left them. Without clip indices (or in eval mode) it is ordinary ``BatchNorm2d``.
+order, would have left them. Without clip indices it is ordinary ``BatchNorm2d``; in eval mode with them each
+clip is normalised with its own statistics (an evaluation that matches training).
 """
 
 from __future__ import annotations
@@ -89,17 +90,20 @@ class ClipBatchNorm2d(nn.BatchNorm2d):
     mode, each clip's frames are normalised with the clip's own mean and biased variance, and the
     running statistics get one momentum update per clip in clip order (unbiased variance, as torch),
     exactly as if the clips had been passed one at a time; ``num_batches_tracked`` grows by the
-    number of clips. Otherwise (and for a single clip, where the two agree) it is ``BatchNorm2d``. Parameters and buffers are those of
-    ``BatchNorm2d`` (same state-dict keys).
+    number of clips. In eval mode with ``clips`` each clip is normalised with its own statistics and
+    nothing is updated. Without ``clips`` (and for a single clip in training, where the two agree) it is
+    ``BatchNorm2d``. Parameters and buffers are those of ``BatchNorm2d`` (same state-dict keys).
     """
 
     def forward(self, x: Tensor, clips: Tensor | None = None, num_clips: int | None = None) -> Tensor:
         if clips is not None and num_clips is None:
             num_clips = int(clips.max()) + 1
-        if clips is None or num_clips == 1 or not self.training:
+        if clips is None or (num_clips == 1 and self.training):
             return super().forward(x)  # one clip: its statistics are the batch's
         if x.ndim != 4:
             raise ValueError(f"ClipBatchNorm2d: expected (N, C, H, W) input, got {tuple(x.shape)}")
+        if not self.training:  # eval with per-clip statistics (AKMNet eval_norm="clip"): nothing updated
+            return clip_batch_norm(x, clips, num_clips, self.weight, self.bias, self.eps)[0]
         y, mean, var, count = clip_batch_norm(x, clips, num_clips, self.weight, self.bias, self.eps)
         if int(count.min()) < 2:
             raise ValueError(

@@ -4,22 +4,31 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 
-from model.akmnet import BATCH_NORMS, FIXED_VARIANTS, check_variant
+from model.akmnet import BATCH_NORMS, EVAL_NORMS, FIXED_VARIANTS, check_variant
+from pipeline.identity import file_sha256
 from pipeline.validation import ParamError, require
 
 PROTOCOLS = ("fixed", "inner-val", "reference-optimistic")
+LR_SCHEDULES = ("reference", "cosine")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Every training parameter; defaults follow the AKMNet reference.
+    """Every training parameter; the defaults are the AKMNet reference's (the ``paper`` recipe,
+    `model.recipes`).
 
     Attributes:
+        recipe: the name of the recipe these values started from (`model.recipes.RECIPES`; a record,
+            the values are the fields).
         epochs: training epochs per fold (reference: 40).
         lr, momentum, weight_decay: SGD parameters (reference: 1e-3, 0.9, 5e-4).
-        lr_period: epochs from peak to trough of the cosine schedule; None = epochs / 5 as in the reference
-            (the learning rate then rises again: the reference steps CosineAnnealingLR past its T_max).
+        lr_schedule: ``reference`` (the reference's CosineAnnealingLR, stepped past its T_max: periodic
+            with half-period ``lr_period``) or ``cosine`` (one half cosine from ``lr`` at the first epoch
+            to ``lr_min`` after the last; ``lr_period`` unused).
+        lr_period: epochs from peak to trough of the reference schedule; None = epochs / 5 as in the
+            reference (the learning rate then rises again).
         lr_min: trough learning rate (reference: 1e-8).
         batch_size: clips per optimiser step (effective batch; reference: 8).
         micro_batch_size: clips per forward pass (gradient accumulation); None = batch_size.
@@ -40,6 +49,14 @@ class TrainConfig:
         amp: bf16 autocast on CUDA (ignored on CPU).
         channels_last: run the CNN in channels-last memory format (much faster with oneDNN on CPU, and
             with tensor cores on CUDA).
+        flip: a random horizontal flip per training clip (the reference has none).
+        eval_norm: batch norm at evaluation: ``running`` statistics (the reference) or per-``clip``
+            statistics, as the network normalises in training.
+        init_checkpoint: initialise from this file before training, keeping the tensors whose names
+            and shapes match (the reference's ``--premodel``): this toolkit's fold checkpoints or a plain
+            state dict; None: from ``seed``.
+        init_checkpoint_sha256: that file's SHA-256, filled in when the config is made (the run's
+            identity holds it, not the path).
         seed: seeds weights, data order, augmentation and dropout.
         num_workers: DataLoader worker processes.
         dropout, hidden: classifier dropout and GRU hidden size.
@@ -52,10 +69,12 @@ class TrainConfig:
             uint8 size of the selected clips).
     """
 
+    recipe: str = "paper"
     epochs: int = 40
     lr: float = 1e-3
     momentum: float = 0.9
     weight_decay: float = 5e-4
+    lr_schedule: str = "reference"
     lr_period: float | None = None
     lr_min: float = 1e-8
     batch_size: int = 8
@@ -79,6 +98,10 @@ class TrainConfig:
     hidden: int = 32
     width: int = 64
     batch_norm: str = "clip"
+    eval_norm: str = "running"
+    flip: bool = False
+    init_checkpoint: str | None = None
+    init_checkpoint_sha256: str | None = None
     threads: int | None = None
     keep_in_memory: bool = True
 
@@ -134,6 +157,14 @@ class TrainConfig:
         need(isinstance(self.hidden, int) and self.hidden >= 1, "hidden", "an integer >= 1")
         need(isinstance(self.width, int) and self.width >= 1, "width", "an integer >= 1")
         need(self.batch_norm in BATCH_NORMS, "batch_norm", f"one of {BATCH_NORMS}")
+        need(self.eval_norm in EVAL_NORMS, "eval_norm", f"one of {EVAL_NORMS}")
+        need(self.lr_schedule in LR_SCHEDULES, "lr_schedule", f"one of {LR_SCHEDULES}")
+        need(isinstance(self.flip, bool), "flip", "True or False")
+        need(isinstance(self.recipe, str) and bool(self.recipe), "recipe", "a recipe name")
+        if self.init_checkpoint is not None:
+            need(Path(self.init_checkpoint).is_file(), "init_checkpoint", "an existing checkpoint file")
+            if self.init_checkpoint_sha256 is None:
+                object.__setattr__(self, "init_checkpoint_sha256", file_sha256(self.init_checkpoint))
         need(self.threads is None or self.threads >= 1, "threads", "None or an integer >= 1")
 
     @property

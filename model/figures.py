@@ -84,3 +84,36 @@ def plot_keyframes(clips: Sequence[KeyframeClip], path, title: str = "") -> None
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     _save(fig, path)
+
+
+#: training-curve panels: history key -> axis label
+CURVES = {
+    "loss_ce": "cross-entropy",
+    "loss_separation": "separation loss",
+    "loss_count": "count loss",
+    "key_frames": "key frames per clip",
+    "lr": "learning rate",
+}
+
+
+def plot_training_curves(histories: dict[str, list[dict]], path, title: str = "") -> None:
+    """Per-epoch training curves of every fold (thin lines) and their mean (thick): one panel per
+    :data:`CURVES` key the histories hold. ``histories``: fold name -> ``fit`` history."""
+    keys = [k for k in CURVES if any(k in r for h in histories.values() for r in h)]
+    fig, axes = plt.subplots(1, len(keys), figsize=(3.2 * len(keys), 2.8), squeeze=False)
+    for ax, key in zip(axes[0], keys):
+        rows = [[r.get(key, np.nan) for r in h] for h in histories.values()]
+        for fold_rows in rows:
+            ax.plot(range(1, len(fold_rows) + 1), fold_rows, color="0.7", lw=0.8)
+        longest = max(len(r) for r in rows)
+        mean = np.nanmean([r + [np.nan] * (longest - len(r)) for r in rows], axis=0)
+        ax.plot(range(1, longest + 1), mean, color="C0", lw=2)
+        ax.set_xlabel("epoch")
+        ax.set_title(CURVES[key], fontsize=9)
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        if key == "lr":
+            ax.set_yscale("log")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    _save(fig, path)

@@ -45,6 +45,7 @@ def _datasets(h5_path, cfg: TrainConfig, *, subjects=None, exclude=None, train: 
         seed=cfg.seed if train else None,
         keep_in_memory=cfg.keep_in_memory,
         subtract_onset=cfg.subtract_onset,
+        flip=cfg.flip and train,
     )
 
 
@@ -278,6 +279,9 @@ def aggregate(
         for i in chosen
     ]
     figures.plot_keyframes(clips, run_dir / "keyframes.png", f"b_t and key frames{tag}")
+    histories = {s["subject"]: s["history"] for s in summaries if s.get("history")}
+    if histories:
+        figures.plot_training_curves(histories, run_dir / "training.png", f"training, {len(histories)} folds")
     write_text(run_dir / "report.md", render_report(metrics))
     metrics.write(run_dir / "metrics.json")
     log.info(

@@ -27,6 +27,7 @@ def render_report(metrics: RunMetrics) -> str:
         "",
         f"- dataset: {metrics.dataset}, cache `{metrics.cache}`",
         f"- protocol: `{protocol}`: {PROTOCOL_NOTES[protocol]}",
+        f"- recipe: `{metrics.config.get('recipe', 'paper')}`{_overrides_text(metrics.config)}",
         f"- variant: `{metrics.config['variant']}`, epochs {metrics.config['epochs']}, "
         f"input {metrics.config['input_size']}, max_frames {metrics.config['max_frames']}",
         f"- {metrics.n_samples} clips, {metrics.n_subjects} subjects, {len(classes)} classes",
@@ -68,8 +69,28 @@ def render_report(metrics: RunMetrics) -> str:
         )
     else:
         lines.append("No clip has an annotated apex.")
-    lines += ["", "![key frames](keyframes.png)", ""]
+    lines += ["", "![key frames](keyframes.png)", "", "## Training", ""]
+    lines += [
+        "Per-epoch training losses, key frames per clip and learning rate of every fold (grey) and "
+        "their mean (blue), from each fold's `fold.json`:",
+        "",
+        "![training curves](training.png)",
+        "",
+    ]
     return "\n".join(lines)
+
+
+def _overrides_text(config: dict) -> str:
+    """`` with overrides a=1, b=2`` for the fields where ``config`` departs from its recipe."""
+    from model.config import TrainConfig
+    from model.recipes import overrides_of
+
+    try:
+        changed = overrides_of(TrainConfig.from_dict(config))
+    except (TypeError, ValueError):  # a configuration of an older run
+        return ""
+    changed = {k: v for k, v in changed.items() if k not in ("threads", "num_workers", "keep_in_memory", "device")}
+    return " with " + ", ".join(f"{k}={v}" for k, v in changed.items()) if changed else ""
 
 
 def configuration_text(files: list[str] | None) -> str:

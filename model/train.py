@@ -59,22 +59,62 @@ def use_threads(cfg: TrainConfig) -> None:
 
 
 def learning_rate(epoch: int, cfg: TrainConfig) -> float:
-    """Learning rate of 0-based training ``epoch``: the reference's closed-form cosine,
-    ``lr_min + (lr - lr_min) * (1 + cos(pi * epoch / period)) / 2`` (periodic past ``period``)."""
-    return cfg.lr_min + (cfg.lr - cfg.lr_min) * (1 + math.cos(math.pi * epoch / cfg.period)) / 2
+    """Learning rate of 0-based training ``epoch``: ``lr_min + (lr - lr_min) * (1 + cos(pi * epoch /
+    period)) / 2``; ``reference`` schedule: the reference's closed-form CosineAnnealingLR (``period`` =
+    ``lr_period`` or epochs / 5, periodic past it); ``cosine``: ``period`` = epochs (one descent)."""
+    period = cfg.epochs if cfg.lr_schedule == "cosine" else cfg.period
+    return cfg.lr_min + (cfg.lr - cfg.lr_min) * (1 + math.cos(math.pi * epoch / period)) / 2
 
 
 def build_model(num_classes: int, cfg: TrainConfig) -> AKMNet:
     """AKMNet for ``cfg``, with weights drawn from ``cfg.seed``."""
     torch.manual_seed(cfg.seed)
-    return AKMNet(
+    model = AKMNet(
         num_classes,
         variant=cfg.variant,
         hidden=cfg.hidden,
         dropout=cfg.dropout,
         width=cfg.width,
         batch_norm=cfg.batch_norm,
+        eval_norm=cfg.eval_norm,
+        input_size=cfg.input_size,
     )
+    if cfg.init_checkpoint is not None:
+        initialise_from(model, cfg.init_checkpoint)
+    return model
+
+
+def initialise_from(model: AKMNet, path: str | os.PathLike) -> dict[str, list[str]]:
+    """Copy into ``model`` the tensors of checkpoint ``path`` whose names and shapes match (the
+    reference's ``--premodel``); the rest keep their initial values. ``path``: a fold checkpoint of
+    this toolkit (its ``model``) or a plain state dict, read with ``weights_only=True``.
+
+    Logs and returns ``{"loaded": [...], "kept": [...]}`` (the model's tensor names). Raises
+    :class:`CheckpointError` naming the file when it cannot be read or nothing matches.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: --init-checkpoint: no such file")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise CheckpointError(
+            f"{path}: --init-checkpoint: not a readable PyTorch file of tensors ({type(err).__name__})"
+        ) from None
+    if isinstance(state, dict) and state.get("format") == CHECKPOINT_FORMAT:
+        state = state["model"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(f"{path}: --init-checkpoint: neither a fold checkpoint nor a state dict of tensors")
+    own = model.state_dict()
+    loaded = sorted(k for k, v in state.items() if k in own and own[k].shape == v.shape)
+    if not loaded:
+        raise CheckpointError(f"{path}: --init-checkpoint: no tensor matches the model by name and shape")
+    own.update({k: state[k] for k in loaded})
+    model.load_state_dict(own)
+    kept = sorted(set(own) - set(loaded))
+    log.info("initialised from %s: %d of %d tensors loaded; kept at their initial value: %s",
+             path, len(loaded), len(own), kept or "none")  # fmt: skip
+    return {"loaded": loaded, "kept": kept}
 
 
 def prepare_model(model: AKMNet, cfg: TrainConfig, device: torch.device) -> AKMNet:
@@ -140,7 +180,9 @@ def train_epoch(
     """One epoch: groups of ``cfg.batch_size`` clips per optimiser step, ``cfg.micro_batch`` per forward.
 
     The loss of a group is the mean of its clips' losses (a short last group averages over its own
-    size, as in the reference). Returns the epoch's mean loss parts.
+    size, as in the reference). Returns the epoch's mean loss parts per clip (``loss_ce``, and for
+    key-frame variants ``loss_separation``, ``loss_count``) and ``key_frames``, the mean number of key
+    frames (B_t = 1) per clip.
     """
     model.train()
     torch.manual_seed(cfg.seed * 100_003 + epoch)
@@ -158,6 +200,7 @@ def train_epoch(
         with _autocast(device, cfg):
             out = model(frames, lengths, apex)
         total, parts = clip_losses(out, labels, lengths, cfg, model.uses_key_frames)
+        parts["key_frames"] = float(out["keymask"].detach().sum())
         (total.sum() / group_size).backward()
         seen += len(labels)
         if seen - group_start == group_size:
@@ -165,7 +208,7 @@ def train_epoch(
             optimizer.zero_grad(set_to_none=True)
         for key, value in parts.items():
             sums[key] = sums.get(key, 0.0) + value
-    return {f"loss_{key}": value / max(seen, 1) for key, value in sums.items()}
+    return {key if key == "key_frames" else f"loss_{key}": value / max(seen, 1) for key, value in sums.items()}
 
 
 @torch.inference_mode()

@@ -94,9 +94,15 @@ def cache_name(dataset: str, params: Mapping[str, Any], fingerprint: str, device
     return f"{dataset}-{digest({'params': dict(params), 'data': fingerprint, 'magnify_device': kind})}"
 
 
+#: where a file lies, not what it holds: its content hash is in the configuration beside it
+LOCATION_ONLY = ("init_checkpoint",)
+
+
 def train_identity(config: Mapping[str, Any]) -> dict[str, Any]:
-    """The result-affecting part of a training configuration dict (``TrainConfig.to_dict()``)."""
-    return {k: v for k, v in config.items() if k not in SPEED_ONLY}
+    """The result-affecting part of a training configuration dict (``TrainConfig.to_dict()``): all
+    but :data:`SPEED_ONLY` and :data:`LOCATION_ONLY` (an initial checkpoint counts by its
+    ``init_checkpoint_sha256``)."""
+    return {k: v for k, v in config.items() if k not in SPEED_ONLY + LOCATION_ONLY}
 
 
 def run_name(dataset: str, content_hash: str, config: Mapping[str, Any]) -> str:

@@ -11,13 +11,14 @@ from __future__ import annotations
 import luigi
 
 from model.config import TrainConfig
+from model.recipes import RECIPES
 from pipeline.datasets import list_datasets
 from pipeline.faces import FaceParams
 from pipeline.magnify import MagnifyParams
 from pipeline.params import PreprocessParams
 from pipeline.synthetic import SyntheticParams
 from tasks.configfile import describe_configuration
-from tasks.params import build_dataclass, mixin, parameters_of
+from tasks.params import FROM_RECIPE, build_dataclass, mixin, parameters_of
 
 PREPROCESS_RENAME = {"frame_set": "frames"}
 
@@ -50,7 +51,18 @@ SyntheticMixin = mixin(
     },
 )
 
-TrainMixin = mixin("TrainMixin", parameters_of(TrainConfig, "train"))
+TrainMixin = mixin(
+    "TrainMixin",
+    {
+        "recipe": luigi.ChoiceParameter(
+            choices=tuple(RECIPES),
+            default="default",
+            config_path={"section": "train", "name": "recipe"},
+            description="training recipe (model.recipes): default or paper; every other option overrides it",
+        )
+    },
+    parameters_of(TrainConfig, "train", skip=("recipe", "init_checkpoint_sha256"), unset=FROM_RECIPE),
+)
 
 
 def preprocess_params(task: luigi.Task) -> PreprocessParams:
@@ -66,8 +78,10 @@ def preprocess_params(task: luigi.Task) -> PreprocessParams:
 
 
 def train_config(task: luigi.Task) -> TrainConfig:
-    """The validated ``TrainConfig`` of a task carrying ``TrainMixin``."""
-    return build_dataclass(task, TrainConfig)
+    """The validated ``TrainConfig`` of a task carrying ``TrainMixin``: its recipe, with every option
+    given on the command line or in ``[train]`` applied on top."""
+    base = {**RECIPES[task.recipe], "recipe": task.recipe}
+    return build_dataclass(task, TrainConfig, base=base, unset=FROM_RECIPE)
 
 
 def synthetic_params(task: luigi.Task) -> SyntheticParams:

@@ -12,6 +12,7 @@ set the same field, and builds the dataclass back from a task (which validates i
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 import typing
 from typing import Any, Literal
@@ -35,6 +36,10 @@ def _unwrap_optional(tp: Any) -> tuple[Any, bool]:
 NONE_WORDS = ("none", "off")
 
 
+#: the default of a parameter whose value comes from elsewhere when not given (a training recipe)
+FROM_RECIPE = "(recipe)"
+
+
 class _OptionalNumber:
     """An optional int/float parameter that also parses ``none``/``off`` (any case) as None:
     ``--phase-bound none`` turns a default bound off."""
@@ -45,6 +50,7 @@ class _OptionalNumber:
         return super().parse(x)
 
 
+
 class OptionalFloatParameter(_OptionalNumber, luigi.OptionalFloatParameter):
     pass
 
@@ -53,27 +59,52 @@ class OptionalIntParameter(_OptionalNumber, luigi.OptionalIntParameter):
     pass
 
 
+class _Unsettable:
+    """Mixed into a parameter whose default is :data:`FROM_RECIPE`: the marker survives Luigi's
+    round trip through strings (tasks are serialised between workers) and its normalisation."""
+
+    def parse(self, x):
+        return FROM_RECIPE if x == FROM_RECIPE else super().parse(x)
+
+    def serialize(self, x):
+        return FROM_RECIPE if x == FROM_RECIPE else super().serialize(x)
+
+    def normalize(self, x):
+        return FROM_RECIPE if x == FROM_RECIPE else super().normalize(x)
+
+    def _warn_on_wrong_param_type(self, param_name, param_value):
+        if param_value != FROM_RECIPE:
+            super()._warn_on_wrong_param_type(param_name, param_value)
+
+
+@functools.cache
+def _unsettable(cls: type) -> type:
+    return type(cls.__name__, (_Unsettable, cls), {})
+
+
 def _parameter_for(tp: Any, default: Any, section: str, name: str, help_text: str) -> luigi.Parameter:
-    """A Luigi parameter for one dataclass field type."""
+    """A Luigi parameter for one dataclass field type (one that keeps the :data:`FROM_RECIPE` marker
+    when that is the default)."""
+    make = _unsettable if default == FROM_RECIPE else (lambda cls: cls)
     base, optional = _unwrap_optional(tp)
     kwargs = {"default": default, "config_path": {"section": section, "name": name}, "description": help_text}
     if typing.get_origin(base) is Literal:
         choices = typing.get_args(base)
-        cls = luigi.OptionalChoiceParameter if optional else luigi.ChoiceParameter
+        cls = make(luigi.OptionalChoiceParameter if optional else luigi.ChoiceParameter)
         return cls(choices=choices, var_type=type(choices[0]), **kwargs)
     if base is bool:
-        return (luigi.OptionalBoolParameter if optional else luigi.BoolParameter)(
+        return make(luigi.OptionalBoolParameter if optional else luigi.BoolParameter)(
             parsing=luigi.BoolParameter.EXPLICIT_PARSING, **kwargs
         )
     if base is int:
-        return (OptionalIntParameter if optional else luigi.IntParameter)(**kwargs)
+        return make(OptionalIntParameter if optional else luigi.IntParameter)(**kwargs)
     if base is float:
-        return (OptionalFloatParameter if optional else luigi.FloatParameter)(**kwargs)
+        return make(OptionalFloatParameter if optional else luigi.FloatParameter)(**kwargs)
     if typing.get_origin(base) in (tuple, list) or base in (tuple, list):
-        if default is not None:
+        if default is not None and default != FROM_RECIPE:
             kwargs["default"] = tuple(default)
-        return (luigi.OptionalTupleParameter if optional else luigi.TupleParameter)(**kwargs)
-    return (luigi.OptionalParameter if optional else luigi.Parameter)(**kwargs)
+        return make(luigi.OptionalTupleParameter if optional else luigi.TupleParameter)(**kwargs)
+    return make(luigi.OptionalParameter if optional else luigi.Parameter)(**kwargs)
 
 
 def _field_default(field: dataclasses.Field) -> Any:
@@ -91,12 +122,13 @@ def parameters_of(
     prefix: str = "",
     skip: tuple[str, ...] = (),
     rename: dict[str, str] | None = None,
+    unset: Any = dataclasses.MISSING,
 ) -> dict:
     """Luigi parameters (``{attribute name: parameter}``) for the fields of ``dc_type``.
 
     Attribute names are ``prefix + field name`` (or ``rename[field]``); defaults are read from
     ``luigi.cfg`` section ``section`` under the plain field name, falling back to the dataclass
-    default.
+    default, or to ``unset`` when given (a marker `build_dataclass` replaces by a base value).
     """
     hints = typing.get_type_hints(dc_type)
     params = {}
@@ -104,8 +136,9 @@ def parameters_of(
         if field.name in skip or not field.init:
             continue
         help_text = field.metadata.get("help", f"{dc_type.__name__}.{field.name}")
+        default = _field_default(field) if unset is dataclasses.MISSING else unset
         params[_attribute(field.name, prefix, rename)] = _parameter_for(
-            hints[field.name], _field_default(field), section, field.name, help_text
+            hints[field.name], default, section, field.name, help_text
         )
     return params
 
@@ -121,9 +154,15 @@ def build_dataclass(
     prefix: str = "",
     rename: dict[str, str] | None = None,
     nested: dict[str, tuple[str, dict[str, str] | None]] | None = None,
+    base: dict[str, Any] | None = None,
+    unset: Any = dataclasses.MISSING,
     **overrides: Any,
 ) -> Any:
     """Instantiate ``dc_type`` from the task's parameters (the dataclass validates itself).
+
+    With ``unset`` (the marker of `parameters_of`), a parameter left at it takes its value from
+    ``base`` (e.g. a training recipe), or the dataclass default; a bool parameter reads the marker
+    as None, which counts as unset too.
 
     A :class:`~pipeline.validation.ParamError` is re-raised naming the command-line option:
     ``BuildDatasetCache: --face-size: must be an integer >= 16, got 4 (FaceParams.size)``.
@@ -137,6 +176,12 @@ def build_dataclass(
             kwargs[field.name] = overrides[field.name]
         elif hasattr(task, attribute):
             value = getattr(task, attribute)
+            if unset is not dataclasses.MISSING and (
+                value == unset or (value is None and isinstance(_field_default(field), bool))
+            ):
+                if field.name in (base or {}):
+                    kwargs[field.name] = base[field.name]
+                continue
             if isinstance(_field_default(field), list) and isinstance(value, tuple):
                 value = list(value)
             kwargs[field.name] = value

@@ -44,17 +44,20 @@ def resize_frames(frames: torch.Tensor, size: int) -> torch.Tensor:
     return F.interpolate(frames, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
 
 
-def train_transform(frames: torch.Tensor, input_size: int, generator: torch.Generator | None) -> torch.Tensor:
+def train_transform(
+    frames: torch.Tensor, input_size: int, generator: torch.Generator | None, flip: bool = False
+) -> torch.Tensor:
     """AKMNet training augmentation on a whole clip ``(T, 1, H, W)`` -> ``(T, 1, S, S)``.
 
-    Resize to ``round(S * 9 / 8)`` (144 for 128), then one random ``S x S`` crop and one random
-    horizontal flip (p = 0.5) shared by every frame of the clip.
+    Resize to ``round(S * 9 / 8)`` (144 for 128), then one random ``S x S`` crop shared by every frame
+    of the clip (the reference's GroupScaleRandomCrop); with ``flip`` also one random horizontal flip
+    (p = 0.5), which the reference does not do.
     """
     big = round(input_size * 9 / 8)
     frames = resize_frames(frames, big)
     top, left = (int(v) for v in torch.randint(0, big - input_size + 1, (2,), generator=generator))
     frames = frames[..., top : top + input_size, left : left + input_size]
-    if bool(torch.rand((), generator=generator) < 0.5):
+    if flip and bool(torch.rand((), generator=generator) < 0.5):
         frames = torch.flip(frames, dims=(-1,))
     return frames
 
@@ -72,8 +75,8 @@ class ClipDataset(torch.utils.data.Dataset):
         subjects: keep only these subjects (e.g. the test subject of a LOSO fold).
         exclude_subjects: drop these subjects (e.g. the training side of a fold).
         source: ``"magnified"`` (the ``frames`` array) or ``"raw"`` (needs a ``keep_raw`` build).
-        train: AKMNet augmentation (resize to S*9/8, random S crop, horizontal flip) when True;
-            plain resize to S otherwise.
+        train: AKMNet augmentation (resize to S*9/8, random S crop, a horizontal flip with ``flip``)
+            when True; plain resize to S otherwise.
         input_size: output side S.
         max_frames: uniform temporal subsampling of longer clips.
         seed: ``None`` draws augmentation from torch's global RNG (seeded per DataLoader worker
@@ -86,6 +89,7 @@ class ClipDataset(torch.utils.data.Dataset):
         subtract_onset: return every frame minus the clip's onset frame (after augmentation, so
             the same crop and flip apply to both): values in [-1, 1], the onset frame all zeros.
             Removes the subject's appearance and keeps what moved since the onset.
+        flip: with ``train``, one random horizontal flip per clip (p = 0.5); the reference has none.
 
     The HDF5 file is opened lazily in the process that reads items, so the dataset is safe
     with ``num_workers > 0``.
@@ -103,6 +107,7 @@ class ClipDataset(torch.utils.data.Dataset):
         seed: int | None = None,
         keep_in_memory: bool = False,
         subtract_onset: bool = False,
+        flip: bool = False,
     ) -> None:
         if source not in SOURCES:
             raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
@@ -139,6 +144,7 @@ class ClipDataset(torch.utils.data.Dataset):
         self.epoch = 0
         self.keep_in_memory = keep_in_memory
         self.subtract_onset = subtract_onset
+        self.flip = flip
         self._memory: dict[int, np.ndarray] = {}
         self._file: h5py.File | None = None
         self._pid: int | None = None
@@ -184,7 +190,7 @@ class ClipDataset(torch.utils.data.Dataset):
             if self.seed is not None:
                 state = np.random.SeedSequence([self.seed, self.epoch, index]).generate_state(1)[0]
                 generator = torch.Generator().manual_seed(int(state))
-            frames = train_transform(frames, self.input_size, generator)
+            frames = train_transform(frames, self.input_size, generator, self.flip)
         else:
             frames = resize_frames(frames, self.input_size)
         frames = frames.clamp_(0.0, 1.0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from scipy.ndimage import gaussian_filter, map_coordinates
 
 from pipeline.store import CacheWriter
 
@@ -86,3 +87,42 @@ def blob_cache(tmp_path_factory):
     path = tmp_path_factory.mktemp("cache") / "blobs.h5"
     write_blob_cache(path, subjects=3, per_subject=8)
     return path
+
+
+def motion_clip(label: int, texture: np.ndarray, length: int, amplitude: float, rng) -> np.ndarray:
+    """uint8 (T, S, S): a subject's texture in which one of three regions (class ``label``: upper left,
+    upper right, bottom centre) moves by up to ``amplitude`` px and back (raised-cosine time course,
+    apex in the middle), plus sensor noise: a micro-expression-like motion on per-subject appearance."""
+    size = texture.shape[0]
+    centres = [(0.3, 0.3), (0.3, 0.7), (0.72, 0.5)]
+    cy, cx = (c * size for c in centres[label])
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    weight = np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * (size / 9) ** 2))
+    apex = (length - 1) / 2
+    frames = []
+    for t in range(length):
+        shift = amplitude * 0.5 * (1 - np.cos(np.pi * min(t / apex, (length - 1 - t) / apex)))
+        warped = map_coordinates(texture, [yy - shift * weight, xx], order=1, mode="reflect")
+        frames.append(warped + rng.normal(0, 2, (size, size)))
+    return np.clip(np.stack(frames), 0, 255).astype(np.uint8)
+
+
+def write_motion_cache(
+    path, subjects: int = 6, per_class: int = 3, size: int = 72, length: int = 9, amplitude: float = 2.0, seed: int = 0
+) -> None:
+    """HDF5 cache of 3-class `motion_clip` clips: each subject its own smooth random texture, classes
+    told apart only by where the motion is (the appearance says nothing about the class)."""
+    rng = np.random.default_rng(seed)
+    classes = ["upper-left", "upper-right", "bottom"]
+    with CacheWriter(path, dataset="motion", params={"size": size, "seed": seed}, classes=classes) as w:
+        for s in range(subjects):
+            noise = gaussian_filter(rng.normal(0, 1, (size, size)), 2.0, mode="wrap")
+            texture = (128 + 45 * noise / noise.std()).astype(np.float32)
+            for i in range(per_class * len(classes)):
+                label = i % len(classes)
+                sid = f"sub{s:02d}/clip{i:02d}"
+                w.add_clip(
+                    sid, motion_clip(label, texture, length, amplitude, rng), subject=f"sub{s:02d}",
+                    label=label, label_name=classes[label], onset=0, apex=length // 2, offset=length - 1,
+                    fps=30.0, source=sid,
+                )  # fmt: skip

@@ -53,10 +53,21 @@ def test_layer_equals_one_clip_at_a_time(momentum):
     torch.testing.assert_close(x.grad, xs.grad, atol=1e-5, rtol=1e-5)
     for name in ("running_mean", "running_var", "num_batches_tracked"):
         torch.testing.assert_close(getattr(bn, name), getattr(sequential, name), atol=1e-6, rtol=1e-6)
-    # eval mode is ordinary batch norm with the running statistics, clip indices or not
+    # eval mode without clip indices: ordinary batch norm with the running statistics
     bn.eval()
     expected = F.batch_norm(x, bn.running_mean, bn.running_var, bn.weight, bn.bias, False, 0.0, bn.eps)
-    torch.testing.assert_close(bn(x, clips, 3), expected)
+    torch.testing.assert_close(bn(x), expected)
+    # with them: each clip by its own statistics, as in training, and nothing updated
+    before = {name: getattr(bn, name).clone() for name in ("running_mean", "running_var", "num_batches_tracked")}
+    start = 0
+    per_clip = bn(x, clips, 3)
+    for n in lengths:
+        part = slice(start, start + n)
+        alone = F.batch_norm(x[part], None, None, bn.weight, bn.bias, True, 0.0, bn.eps)
+        torch.testing.assert_close(per_clip[part], alone, atol=1e-5, rtol=1e-5)
+        start += n
+    for name, value in before.items():
+        assert torch.equal(getattr(bn, name), value), name
 
 
 def test_sequential_running_update_closed_form():
@@ -112,8 +123,9 @@ def test_batched_step_equals_accumulated_batch1_steps(channels_last):
     grads, stats = grads_and_stats(model)
     ref_grads, ref_stats = grads_and_stats(reference)
     assert grads.keys() == ref_grads.keys() and "cnn.conv1.weight" in grads
-    for name, g in grads.items():
-        torch.testing.assert_close(g, ref_grads[name], atol=1e-5, rtol=1e-4, msg=name)
+    for name, g in grads.items():  # float rounding: within 1e-4 of each tensor's largest gradient
+        scale = float(ref_grads[name].abs().max())
+        torch.testing.assert_close(g, ref_grads[name], atol=1e-4 * scale, rtol=1e-4, msg=name)
     for name, value in stats.items():
         torch.testing.assert_close(value, ref_stats[name], atol=1e-5, rtol=1e-5, msg=name)
     assert int(stats["cnn.bn1.num_batches_tracked"]) == 3

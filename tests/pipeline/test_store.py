@@ -263,7 +263,7 @@ def test_train_transform_is_one_crop_and_flip_per_clip(tmp_path):
     with CacheWriter(path, dataset="toy", params={}, classes=["a"]) as w:
         attrs = dict(subject="s", label=0, label_name="a", onset=0, apex=2, offset=5, fps=1, source="")
         w.add_clip("c", frames, **attrs)
-    ds = ClipDataset(path, train=True, input_size=32, seed=3)
+    ds = ClipDataset(path, train=True, input_size=32, seed=3, flip=True)
     flips = set()
     for epoch in range(12):
         ds.set_epoch(epoch)
@@ -272,6 +272,11 @@ def test_train_transform_is_one_crop_and_flip_per_clip(tmp_path):
         assert torch.equal(x, x[:1].expand_as(x))
         flips.add(bool(x[0, 0, 0, 0] > x[0, 0, 0, -1]))
     assert flips == {True, False}  # both flipped and unflipped ramps occur
+    never = ClipDataset(path, train=True, input_size=32, seed=3)  # the reference's: crop, no flip
+    for epoch in range(12):
+        never.set_epoch(epoch)
+        x = never[0]["frames"]
+        assert bool(x[0, 0, 0, 0] < x[0, 0, 0, -1])
     ds.set_epoch(5)
     a = ds[0]["frames"]
     assert torch.equal(a, ds[0]["frames"])  # seeded: reproducible per (seed, epoch, index)

@@ -18,7 +18,8 @@ import pytest
 
 from pipeline.lock import exclusive
 from pipeline.store import CacheWriter
-from tests.model.conftest import write_blob_cache
+from pipeline.identity import file_sha256
+from tests.model.conftest import write_blob_cache, write_motion_cache
 from tests.pipeline.dataset_trees import CASME2_ROWS, build_casme2
 
 REPO = Path(__file__).resolve().parents[2]
@@ -185,6 +186,54 @@ def test_train_loso_with_every_training_option(tmp_path):
     assert cfg["subtract_onset"] is True and metrics["n_samples"] == 8 and metrics["n_subjects"] == 2
     assert metrics["configuration"] == [SHIPPED_CFG]
     assert f"configuration: `{SHIPPED_CFG}`" in (metrics_path.parent / "report.md").read_text()
+
+
+def test_the_default_recipe_learns_a_separable_file(tmp_path):
+    """Subject-specific textures, three classes told apart only by where a 2 px motion is."""
+    cache = tmp_path / "motion.h5"
+    write_motion_cache(cache, subjects=4)
+    work = tmp_path / "work"
+    result = luigi("TrainLOSO", "--hdf5", str(cache), "--workdir", str(work), "--epochs", "8", "--input-size", "64",
+                   cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, output(result)
+    (run,) = (work / "runs").glob("*/metrics.json")
+    metrics = json.loads(run.read_text())
+    assert metrics["config"]["recipe"] == "default" and metrics["config"]["lr"] == 0.01
+    assert metrics["accuracy"] >= 0.8 and metrics["n_samples"] == 36
+    report = (run.parent / "report.md").read_text()
+    assert "recipe: `default` with epochs=8" in report and "![training curves](training.png)" in report
+    assert (run.parent / "training.png").stat().st_size > 0
+    history = json.loads(next(run.parent.glob("fold-*/fold.json")).read_text())["history"]
+    assert len(history) == 8 and {"loss_ce", "loss_separation", "loss_count", "key_frames", "lr"} <= set(history[0])
+    assert history[-1]["loss_ce"] < history[0]["loss_ce"] and history[-1]["lr"] < history[0]["lr"]
+
+
+def test_recipes_and_init_checkpoint_through_the_cli(tmp_path):
+    cache = tmp_path / "blobs.h5"
+    write_blob_cache(cache, subjects=2, per_subject=4, size=64)
+    work = tmp_path / "work"
+    small = ["--hdf5", str(cache), "--workdir", str(work), "--epochs", "1", "--input-size", "64", "--width", "4"]
+    result = luigi("TrainLOSO", *small, "--recipe", "paper", cwd=tmp_path)
+    assert result.returncode == 0, output(result)
+    (first,) = (work / "runs").glob("*/metrics.json")
+    cfg = json.loads(first.read_text())["config"]
+    assert (cfg["recipe"], cfg["lr"], cfg["lr_schedule"], cfg["max_frames"], cfg["flip"], cfg["eval_norm"]) == (
+        "paper", 0.001, "reference", None, False, "running")
+    checkpoint = next(first.parent.glob("fold-*/checkpoint.pt"))
+    again = luigi("TrainLOSO", *small, "--recipe", "paper", "--init-checkpoint", str(checkpoint), cwd=tmp_path)
+    assert again.returncode == 0, output(again)
+    (second,) = set((work / "runs").glob("*/metrics.json")) - {first}  # another run: its own name
+    cfg = json.loads(second.read_text())["config"]
+    assert cfg["init_checkpoint_sha256"] == file_sha256(checkpoint)
+    logs = "".join(p.read_text() for p in (work / "logs").rglob("*.log"))
+    assert "initialised from" in logs + output(again)
+    none = luigi("TrainLOSO", *small, "--max-frames", "none", cwd=tmp_path)  # the default recipe's 8 -> all
+    assert none.returncode == 0, output(none)
+    (third,) = set((work / "runs").glob("*/metrics.json")) - {first, second}
+    cfg = json.loads(third.read_text())["config"]
+    assert (cfg["recipe"], cfg["max_frames"], cfg["subtract_onset"]) == ("default", None, True)
+    bad = luigi("TrainLOSO", *small, "--recipe", "fancy", cwd=tmp_path)
+    assert bad.returncode != 0 and "fancy" in output(bad) and "paper" in output(bad)
 
 
 @pytest.mark.slow

@@ -1,0 +1,57 @@
+"""Named training recipes: complete `TrainConfig` values a run starts from.
+
+``paper`` is the AKMNet reference's training (main.py/util.py of Trunpm/AKMNet-Micro-Expression):
+`TrainConfig`'s own defaults, which are written to be exactly that. ``default`` is the recipe this
+toolkit ships: one that converges on small micro-expression data at CPU-sized settings, chosen on
+development data (docs/STUDY.md, "Training recipes"). Every field can still be overridden:
+``recipe_config("paper", epochs=8)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any
+
+from model.config import TrainConfig
+from pipeline.validation import ParamError
+
+#: recipe name -> the fields it sets beyond `TrainConfig`'s defaults (the reference's)
+RECIPES: dict[str, dict[str, Any]] = {
+    # SGD 1e-3, momentum 0.9, weight decay 5e-4; CosineAnnealingLR(T_max = epochs / 5) stepped with the
+    # epoch; 40 epochs; train frames scaled to 144 and randomly cropped to 128, no flip; test frames
+    # scaled to 128; all frames; 8 clips per step (a short last step averages over its own clips);
+    # loss weights 1 (separation) and 0.1 (count); running batch-norm statistics at evaluation.
+    "paper": {},
+    # departs from the paper where measured better on development data (docs/STUDY.md)
+    "default": {
+        "epochs": 30,
+        "lr": 1e-2,
+        "lr_schedule": "cosine",
+        "input_size": 64,
+        "max_frames": 8,
+        "width": 16,
+        "subtract_onset": True,
+        "eval_norm": "clip",
+    },
+}
+
+
+def recipe_config(name: str, **overrides: Any) -> TrainConfig:
+    """`TrainConfig` of recipe ``name`` with ``overrides`` (any field) applied on top."""
+    if name not in RECIPES:
+        raise ParamError("TrainConfig", "recipe", f"must be one of {sorted(RECIPES)}", name)
+    known = {f.name for f in fields(TrainConfig)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ValueError(f"TrainConfig: unknown parameter(s) {unknown}")
+    return TrainConfig(**{**RECIPES[name], **overrides, "recipe": name})
+
+
+def overrides_of(cfg: TrainConfig) -> dict[str, Any]:
+    """The fields where ``cfg`` differs from its recipe (what a report names beside the recipe)."""
+    base = recipe_config(cfg.recipe) if cfg.recipe in RECIPES else TrainConfig()
+    return {
+        f.name: getattr(cfg, f.name)
+        for f in fields(TrainConfig)
+        if f.name not in ("recipe", "init_checkpoint_sha256") and getattr(cfg, f.name) != getattr(base, f.name)
+    }
