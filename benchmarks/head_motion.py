@@ -54,7 +54,15 @@ MOTIONS = {
     "all": ((5.0, 4.0), 2.0, 3.0, 1.0, 0.0),
 }
 BROW_PX = 1.5
-HEADER = ["Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Action Units", "Estimated Emotion"]
+HEADER = [
+    "Subject",
+    "Filename",
+    "OnsetFrame",
+    "ApexFrame",
+    "OffsetFrame",
+    "Action Units",
+    "Estimated Emotion",
+]
 
 
 def bump(shape: tuple[int, int], centre: np.ndarray, radius: tuple[float, float]) -> np.ndarray:
@@ -98,7 +106,13 @@ def render_clip(canvas: np.ndarray, points: np.ndarray, motion: str, rng: np.ran
         # the source pixel each output pixel reads: brow raised (content moves up), jaw lowered
         dy = -BROW_PX * float(envelope(t, FRAMES, apex)) * brows
         dy += talking * math.sin(math.pi * 5.0 * seconds) ** 2 * jaw
-        face = cv2.remap(canvas, base_x, (base_y - dy).astype(np.float32), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        face = cv2.remap(
+            canvas,
+            base_x,
+            (base_y - dy).astype(np.float32),
+            cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REPLICATE,
+        )
         move = np.asarray(drift) * ramp + sway * np.array([math.sin(2 * math.pi * 1.5 * seconds), 0.0])
         move = move + rng.uniform(-jitter, jitter, size=2)
         warp = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), rotation * ramp, 1.0)
@@ -143,7 +157,9 @@ def build(root: Path, workdir: Path, extra: list[str]) -> Path:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", type=Path, default=Path("work/head-motion"))
     parser.add_argument("--luigi", default="", help="extra BuildDatasetCache options, one shell string")
     args = parser.parse_args(argv)
@@ -163,7 +179,11 @@ def main(argv: list[str] | None = None) -> None:
             f" {drift.get('last', float('nan')):13.2f}"
         )
     summary = qc["summary"]
-    print(json.dumps({k: summary.get(k) for k in ("min_ssim_median", "magnify_damaged", "max_bound_limited_fraction")}))
+    print(
+        json.dumps(
+            {k: summary.get(k) for k in ("min_ssim_median", "magnify_damaged", "max_bound_limited_fraction")}
+        )
+    )
 
 
 if __name__ == "__main__":

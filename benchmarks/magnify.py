@@ -27,12 +27,11 @@ import resource
 import subprocess
 import sys
 import time
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
 import torch
-
-from dataclasses import asdict, replace
 
 from pipeline.magnify import KINDS, MagnifyParams, filter_bank, magnify
 from pipeline.magnify.core import batch_frames
@@ -220,9 +219,7 @@ def main(argv: list[str] | None = None) -> dict:
         "--pyrtools-frames", type=int, default=16, help="frames for the (slow) pyrtools baseline; 0 skips it"
     )
     ap.add_argument("--memory-frames", type=int, default=1000, help="0 skips the memory runs")
-    ap.add_argument(
-        "--chunks", type=int, nargs="+", default=[8], help="chunk settings for the memory runs"
-    )
+    ap.add_argument("--chunks", type=int, nargs="+", default=[8], help="chunk settings for the memory runs")
     ap.add_argument("--out", type=Path, default=None, help="JSON output; a .md table is written next to it")
     ap.add_argument("--memory-child", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)

@@ -53,5 +53,6 @@ def overrides_of(cfg: TrainConfig) -> dict[str, Any]:
     return {
         f.name: getattr(cfg, f.name)
         for f in fields(TrainConfig)
-        if f.name not in ("recipe", "init_checkpoint_sha256") and getattr(cfg, f.name) != getattr(base, f.name)
+        if f.name not in ("recipe", "init_checkpoint_sha256")
+        and getattr(cfg, f.name) != getattr(base, f.name)
     }

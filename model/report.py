@@ -89,7 +89,9 @@ def _overrides_text(config: dict) -> str:
         changed = overrides_of(TrainConfig.from_dict(config))
     except (TypeError, ValueError):  # a configuration of an older run
         return ""
-    changed = {k: v for k, v in changed.items() if k not in ("threads", "num_workers", "keep_in_memory", "device")}
+    changed = {
+        k: v for k, v in changed.items() if k not in ("threads", "num_workers", "keep_in_memory", "device")
+    }
     return " with " + ", ".join(f"{k}={v}" for k, v in changed.items()) if changed else ""
 
 

@@ -104,7 +104,9 @@ def initialise_from(model: AKMNet, path: str | os.PathLike) -> dict[str, list[st
     if isinstance(state, dict) and state.get("format") == CHECKPOINT_FORMAT:
         state = state["model"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise CheckpointError(f"{path}: --init-checkpoint: neither a fold checkpoint nor a state dict of tensors")
+        raise CheckpointError(
+            f"{path}: --init-checkpoint: neither a fold checkpoint nor a state dict of tensors"
+        )
     own = model.state_dict()
     loaded = sorted(k for k, v in state.items() if k in own and own[k].shape == v.shape)
     if not loaded:
@@ -208,7 +210,9 @@ def train_epoch(
             optimizer.zero_grad(set_to_none=True)
         for key, value in parts.items():
             sums[key] = sums.get(key, 0.0) + value
-    return {key if key == "key_frames" else f"loss_{key}": value / max(seen, 1) for key, value in sums.items()}
+    return {
+        key if key == "key_frames" else f"loss_{key}": value / max(seen, 1) for key, value in sums.items()
+    }
 
 
 @torch.inference_mode()

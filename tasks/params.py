@@ -50,7 +50,6 @@ class _OptionalNumber:
         return super().parse(x)
 
 
-
 class OptionalFloatParameter(_OptionalNumber, luigi.OptionalFloatParameter):
     pass
 

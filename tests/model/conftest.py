@@ -108,7 +108,13 @@ def motion_clip(label: int, texture: np.ndarray, length: int, amplitude: float, 
 
 
 def write_motion_cache(
-    path, subjects: int = 6, per_class: int = 3, size: int = 72, length: int = 9, amplitude: float = 2.0, seed: int = 0
+    path,
+    subjects: int = 6,
+    per_class: int = 3,
+    size: int = 72,
+    length: int = 9,
+    amplitude: float = 2.0,
+    seed: int = 0,
 ) -> None:
     """HDF5 cache of 3-class `motion_clip` clips: each subject its own smooth random texture, classes
     told apart only by where the motion is (the appearance says nothing about the class)."""

@@ -58,7 +58,9 @@ def test_layer_equals_one_clip_at_a_time(momentum):
     expected = F.batch_norm(x, bn.running_mean, bn.running_var, bn.weight, bn.bias, False, 0.0, bn.eps)
     torch.testing.assert_close(bn(x), expected)
     # with them: each clip by its own statistics, as in training, and nothing updated
-    before = {name: getattr(bn, name).clone() for name in ("running_mean", "running_var", "num_batches_tracked")}
+    before = {
+        name: getattr(bn, name).clone() for name in ("running_mean", "running_var", "num_batches_tracked")
+    }
     start = 0
     per_clip = bn(x, clips, 3)
     for n in lengths:

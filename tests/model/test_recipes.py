@@ -77,8 +77,12 @@ def test_paper_recipe_matches_the_reference_loop_step_for_step():
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.epochs / 5, eta_min=1e-8)
     epochs = 4
     for epoch in range(epochs):
-        assert optimizer.param_groups[0]["lr"] == pytest.approx(learning_rate(epoch, cfg), rel=1e-9, abs=1e-15)
-        order = [int(s[1:]) for b in make_loader(data, cfg, shuffle=True, epoch=epoch) for s in b["sample_ids"]]
+        assert optimizer.param_groups[0]["lr"] == pytest.approx(
+            learning_rate(epoch, cfg), rel=1e-9, abs=1e-15
+        )
+        order = [
+            int(s[1:]) for b in make_loader(data, cfg, shuffle=True, epoch=epoch) for s in b["sample_ids"]
+        ]
         reference_epoch(theirs, [clips[i] for i in order], [labels[i] for i in order], optimizer)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # step(epoch) is deprecated, but it is what main.py calls
@@ -115,7 +119,9 @@ def test_fresh_model_has_the_reference_initialisation():
             gram = w @ w.T if w.shape[0] <= w.shape[1] else w.T @ w
             torch.testing.assert_close(gram, torch.eye(len(gram)), atol=1e-5, rtol=0, msg=name)
         else:  # uniform in [0, 1)
-            assert float(p.min()) >= 0 and float(p.max()) < 1 and float(p.mean()) == pytest.approx(0.5, abs=0.1)
+            assert (
+                float(p.min()) >= 0 and float(p.max()) < 1 and float(p.mean()) == pytest.approx(0.5, abs=0.1)
+            )
 
 
 @pytest.mark.parametrize(("size", "side", "grid"), [(64, 2, 2), (96, 3, 3), (128, 4, 4), (160, 5, 4)])
@@ -148,8 +154,19 @@ def test_eval_norm_clip_normalises_each_clip_by_itself():
 def test_recipes_and_overrides():
     assert recipe_config("paper") == TrainConfig()  # the dataclass defaults are the reference
     paper = TrainConfig()
-    assert (paper.lr, paper.epochs, paper.input_size, paper.max_frames, paper.flip) == (1e-3, 40, 128, None, False)
-    assert (paper.lr_schedule, paper.period, paper.eval_norm, paper.width) == ("reference", 8.0, "running", 64)
+    assert (paper.lr, paper.epochs, paper.input_size, paper.max_frames, paper.flip) == (
+        1e-3,
+        40,
+        128,
+        None,
+        False,
+    )
+    assert (paper.lr_schedule, paper.period, paper.eval_norm, paper.width) == (
+        "reference",
+        8.0,
+        "running",
+        64,
+    )
     cfg = recipe_config("default", epochs=8)
     assert cfg.recipe == "default" and cfg.epochs == 8 and cfg.lr == RECIPES["default"]["lr"]
     assert overrides_of(cfg) == {"epochs": 8}
@@ -173,7 +190,9 @@ def test_init_checkpoint_keeps_matching_tensors(tmp_path, caplog):
     # through the config: the file's hash joins the run's identity, the path does not
     a = recipe_config("default", width=4, init_checkpoint=str(tmp_path / "plain.pt"))
     assert a.init_checkpoint_sha256 and len(a.init_checkpoint_sha256) == 64
-    assert torch.equal(build_model(5, a).state_dict()["gru.weight_hh_l0"], donor.state_dict()["gru.weight_hh_l0"])
+    assert torch.equal(
+        build_model(5, a).state_dict()["gru.weight_hh_l0"], donor.state_dict()["gru.weight_hh_l0"]
+    )
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(CheckpointError, match="junk.pt"):
         initialise_from(three, tmp_path / "junk.pt")

@@ -299,7 +299,9 @@ def test_cpu_batches_are_capped_by_the_finest_level_size() -> None:
 
 
 def test_params_round_trip_and_torch_input() -> None:
-    params = MagnifyParams(alpha=3.0, pyramid="half-octave", sigma=1.0, f_low=None, f_high=None, phase_bound=None)
+    params = MagnifyParams(
+        alpha=3.0, pyramid="half-octave", sigma=1.0, f_low=None, f_high=None, phase_bound=None
+    )
     clip = torch.as_tensor(_grating(np.linspace(0, 0.2, 4)))
     out = magnify(clip, fps=25, **dataclasses.asdict(params))
     assert isinstance(out, torch.Tensor) and out.dtype == torch.float32 and out.shape == clip.shape

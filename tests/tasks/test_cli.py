@@ -16,9 +16,9 @@ from pathlib import Path
 import h5py
 import pytest
 
+from pipeline.identity import file_sha256
 from pipeline.lock import exclusive
 from pipeline.store import CacheWriter
-from pipeline.identity import file_sha256
 from tests.model.conftest import write_blob_cache, write_motion_cache
 from tests.pipeline.dataset_trees import CASME2_ROWS, build_casme2
 
@@ -116,7 +116,12 @@ def test_band_and_bound_can_be_switched_off(synthetic_root, tmp_path):
     (cache,) = (work / "cache").glob("synthetic-*.h5")
     with h5py.File(cache, "r") as f:
         magnify = json.loads(f.attrs["params"])["magnify"]
-    assert (magnify["alpha"], magnify["f_low"], magnify["f_high"], magnify["phase_bound"]) == (15.0, None, None, None)
+    assert (magnify["alpha"], magnify["f_low"], magnify["f_high"], magnify["phase_bound"]) == (
+        15.0,
+        None,
+        None,
+        None,
+    )
     clips = json.loads((work / "qc" / cache.stem / "qc.json").read_text())["clips"]
     assert {c["magnify"]["bound_limited_fraction"] for c in clips.values()} == {None}
 
@@ -204,7 +209,9 @@ def test_the_default_recipe_learns_a_separable_file(tmp_path):
     assert "recipe: `default` with epochs=8" in report and "![training curves](training.png)" in report
     assert (run.parent / "training.png").stat().st_size > 0
     history = json.loads(next(run.parent.glob("fold-*/fold.json")).read_text())["history"]
-    assert len(history) == 8 and {"loss_ce", "loss_separation", "loss_count", "key_frames", "lr"} <= set(history[0])
+    assert len(history) == 8 and {"loss_ce", "loss_separation", "loss_count", "key_frames", "lr"} <= set(
+        history[0]
+    )
     assert history[-1]["loss_ce"] < history[0]["loss_ce"] and history[-1]["lr"] < history[0]["lr"]
 
 
@@ -212,15 +219,34 @@ def test_recipes_and_init_checkpoint_through_the_cli(tmp_path):
     cache = tmp_path / "blobs.h5"
     write_blob_cache(cache, subjects=2, per_subject=4, size=64)
     work = tmp_path / "work"
-    small = ["--hdf5", str(cache), "--workdir", str(work), "--epochs", "1", "--input-size", "64", "--width", "4"]
+    small = [
+        "--hdf5",
+        str(cache),
+        "--workdir",
+        str(work),
+        "--epochs",
+        "1",
+        "--input-size",
+        "64",
+        "--width",
+        "4",
+    ]
     result = luigi("TrainLOSO", *small, "--recipe", "paper", cwd=tmp_path)
     assert result.returncode == 0, output(result)
     (first,) = (work / "runs").glob("*/metrics.json")
     cfg = json.loads(first.read_text())["config"]
-    assert (cfg["recipe"], cfg["lr"], cfg["lr_schedule"], cfg["max_frames"], cfg["flip"], cfg["eval_norm"]) == (
-        "paper", 0.001, "reference", None, False, "running")
+    assert (
+        cfg["recipe"],
+        cfg["lr"],
+        cfg["lr_schedule"],
+        cfg["max_frames"],
+        cfg["flip"],
+        cfg["eval_norm"],
+    ) == ("paper", 0.001, "reference", None, False, "running")
     checkpoint = next(first.parent.glob("fold-*/checkpoint.pt"))
-    again = luigi("TrainLOSO", *small, "--recipe", "paper", "--init-checkpoint", str(checkpoint), cwd=tmp_path)
+    again = luigi(
+        "TrainLOSO", *small, "--recipe", "paper", "--init-checkpoint", str(checkpoint), cwd=tmp_path
+    )
     assert again.returncode == 0, output(again)
     (second,) = set((work / "runs").glob("*/metrics.json")) - {first}  # another run: its own name
     cfg = json.loads(second.read_text())["config"]
