@@ -5,7 +5,8 @@ the reference frame, temporal filter, optional amplitude-weighted smoothing, rot
 ``exp(i alpha delta)``, reconstruction with the residuals kept. With no band-pass (``f_low`` and
 ``f_high`` None) or a causal filter ("butterworth", "iir") one pass over the chunks does everything
 and the working memory is set by ``chunk``. The "ideal" band-pass needs each band's whole time axis:
-it runs one pyramid level at a time and holds that level's phase differences for all frames.
+it holds every level's phase differences for all frames (float32, about 1.33 x the finest level's
+bands per frame), two FFT passes over the frames.
 
 Speed (CPU and CUDA alike): spectra stay unshifted, so the finest level (whose box is the whole grid)
 needs no gather or scatter and coarser boxes are one ``index_select`` / ``index_add_``; all frames of
@@ -321,19 +322,21 @@ def _magnify_ideal(
     out: torch.Tensor,
     stats: dict | None = None,
 ) -> None:
-    """Ideal band-pass: per level, collect the phase differences of all frames, filter, then rotate."""
+    """Ideal band-pass: collect every level's phase differences for all frames (one FFT per frame),
+    filter them along time, then rotate and reconstruct (a second FFT per frame)."""
     t = chunks[-1][1]
-    for i, (lvl, ref) in enumerate(zip(bank.levels, refs)):
-        delta = torch.empty((t, *ref.conj.shape[1:]), dtype=torch.float32, device=ref.conj.device)
-        for start, stop in chunks:
-            delta[start:stop] = _phase_delta(analyze(spectra(start, stop), lvl), ref)
-        delta = ideal_bandpass(delta, fps, p.f_low, p.f_high)
-        for start, stop in chunks:
-            spec = spectra(start, stop)
-            acc = spec * bank.gain if i == 0 else torch.zeros_like(spec)
+    deltas = [
+        torch.empty((t, *ref.conj.shape[1:]), dtype=torch.float32, device=ref.conj.device) for ref in refs
+    ]
+    for start, stop in chunks:
+        spec = spectra(start, stop)
+        for lvl, ref, delta in zip(bank.levels, refs, deltas):
+            delta[start:stop] = _phase_delta(analyze(spec, lvl), ref)
+    for i in range(len(deltas)):  # one level at a time: the unfiltered copy is freed as we go
+        deltas[i] = ideal_bandpass(deltas[i], fps, p.f_low, p.f_high)
+    for start, stop in chunks:
+        spec = spectra(start, stop)
+        acc = spec * bank.gain
+        for lvl, ref, delta in zip(bank.levels, refs, deltas):
             synthesize_into(acc, lvl, _rotate(analyze(spec, lvl), delta[start:stop], ref, p, stats))
-            level_out = torch.fft.ifft2(acc).real.to(out.device)
-            if i == 0:
-                out[start:stop] = level_out
-            else:
-                out[start:stop] += level_out
+        out[start:stop] = torch.fft.ifft2(acc).real.to(out.device)
