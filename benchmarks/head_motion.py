@@ -38,6 +38,7 @@ import openpyxl
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from pipeline.identity import digest  # noqa: E402
 from pipeline.synthetic.motion import envelope  # noqa: E402
 from pipeline.synthetic.subjects import detect_face, source_image  # noqa: E402
 
@@ -145,15 +146,16 @@ def write_tree(out: Path, seed: int = 0) -> list[list]:
 
 
 def build(root: Path, workdir: Path, extra: list[str]) -> Path:
-    """Run the README's BuildDatasetCache on ``root``; returns its qc.json."""
+    """Run the README's BuildDatasetCache on ``root`` in ``workdir`` (one per option set, so it holds
+    exactly one cache); returns its qc.json."""
     command = [
         "luigi", "--module", "tasks", "BuildDatasetCache", "--dataset", "casme2", "--root", str(root),
         "--workdir", str(workdir), "--local-scheduler", *extra,
     ]  # fmt: skip
     print("$", shlex.join(command), flush=True)
     subprocess.run(command, check=True)
-    found = sorted((workdir / "qc").glob("casme2-*/qc.json"), key=lambda p: p.stat().st_mtime)
-    return found[-1]
+    (qc,) = (workdir / "qc").glob("casme2-*/qc.json")
+    return qc
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -166,7 +168,9 @@ def main(argv: list[str] | None = None) -> None:
     root = args.out / "CASME2"
     if not (root / "CASME2-coding-head-motion.xlsx").exists():
         write_tree(root)
-    qc = json.loads(build(root, args.out / "work", shlex.split(args.luigi)).read_text())
+    options = shlex.split(args.luigi)
+    workdir = args.out / "work" / (digest({"options": options}) if options else "defaults")
+    qc = json.loads(build(root, workdir, options).read_text())
     print(f"{'clip':24s} {'ssim_median':>11s} {'bound_limited':>13s} {'face drift px':>13s}")
     for sid, meta in sorted(qc["clips"].items()):
         if meta.get("magnify") is None:

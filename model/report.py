@@ -84,14 +84,13 @@ def _overrides_text(config: dict) -> str:
     """`` with overrides a=1, b=2`` for the fields where ``config`` departs from its recipe."""
     from model.config import TrainConfig
     from model.recipes import overrides_of
+    from pipeline.identity import SPEED_ONLY
 
     try:
         changed = overrides_of(TrainConfig.from_dict(config))
     except (TypeError, ValueError):  # a configuration of an older run
         return ""
-    changed = {
-        k: v for k, v in changed.items() if k not in ("threads", "num_workers", "keep_in_memory", "device")
-    }
+    changed = {k: v for k, v in changed.items() if k not in (*SPEED_ONLY, "device")}
     return " with " + ", ".join(f"{k}={v}" for k, v in changed.items()) if changed else ""
 
 

@@ -18,7 +18,7 @@ from pipeline.magnify import MagnifyParams
 from pipeline.params import PreprocessParams
 from pipeline.synthetic import SyntheticParams
 from tasks.configfile import describe_configuration
-from tasks.params import FROM_RECIPE, build_dataclass, mixin, parameters_of
+from tasks.params import build_dataclass, mixin, parameters_of
 
 PREPROCESS_RENAME = {"frame_set": "frames"}
 
@@ -61,7 +61,7 @@ TrainMixin = mixin(
             description="training recipe (model.recipes): default or paper; every other option overrides it",
         )
     },
-    parameters_of(TrainConfig, "train", skip=("recipe", "init_checkpoint_sha256"), unset=FROM_RECIPE),
+    parameters_of(TrainConfig, "train", skip=("recipe", "init_checkpoint_sha256"), from_recipe=True),
 )
 
 
@@ -81,7 +81,7 @@ def train_config(task: luigi.Task) -> TrainConfig:
     """The validated ``TrainConfig`` of a task carrying ``TrainMixin``: its recipe, with every option
     given on the command line or in ``[train]`` applied on top."""
     base = {**RECIPES[task.recipe], "recipe": task.recipe}
-    return build_dataclass(task, TrainConfig, base=base, unset=FROM_RECIPE)
+    return build_dataclass(task, TrainConfig, base=base)
 
 
 def synthetic_params(task: luigi.Task) -> SyntheticParams:

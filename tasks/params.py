@@ -121,13 +121,14 @@ def parameters_of(
     prefix: str = "",
     skip: tuple[str, ...] = (),
     rename: dict[str, str] | None = None,
-    unset: Any = dataclasses.MISSING,
+    from_recipe: bool = False,
 ) -> dict:
     """Luigi parameters (``{attribute name: parameter}``) for the fields of ``dc_type``.
 
     Attribute names are ``prefix + field name`` (or ``rename[field]``); defaults are read from
     ``luigi.cfg`` section ``section`` under the plain field name, falling back to the dataclass
-    default, or to ``unset`` when given (a marker `build_dataclass` replaces by a base value).
+    default; with ``from_recipe`` to the marker :data:`FROM_RECIPE`, which `build_dataclass` replaces
+    by its ``base`` value.
     """
     hints = typing.get_type_hints(dc_type)
     params = {}
@@ -135,7 +136,7 @@ def parameters_of(
         if field.name in skip or not field.init:
             continue
         help_text = field.metadata.get("help", f"{dc_type.__name__}.{field.name}")
-        default = _field_default(field) if unset is dataclasses.MISSING else unset
+        default = FROM_RECIPE if from_recipe else _field_default(field)
         params[_attribute(field.name, prefix, rename)] = _parameter_for(
             hints[field.name], default, section, field.name, help_text
         )
@@ -154,14 +155,12 @@ def build_dataclass(
     rename: dict[str, str] | None = None,
     nested: dict[str, tuple[str, dict[str, str] | None]] | None = None,
     base: dict[str, Any] | None = None,
-    unset: Any = dataclasses.MISSING,
     **overrides: Any,
 ) -> Any:
     """Instantiate ``dc_type`` from the task's parameters (the dataclass validates itself).
 
-    With ``unset`` (the marker of `parameters_of`), a parameter left at it takes its value from
-    ``base`` (e.g. a training recipe), or the dataclass default; a bool parameter reads the marker
-    as None, which counts as unset too.
+    With ``base`` (e.g. a training recipe), a parameter left at the marker :data:`FROM_RECIPE` takes
+    its value from ``base``, or the dataclass default when ``base`` has none.
 
     A :class:`~pipeline.validation.ParamError` is re-raised naming the command-line option:
     ``BuildDatasetCache: --face-size: must be an integer >= 16, got 4 (FaceParams.size)``.
@@ -175,10 +174,8 @@ def build_dataclass(
             kwargs[field.name] = overrides[field.name]
         elif hasattr(task, attribute):
             value = getattr(task, attribute)
-            if unset is not dataclasses.MISSING and (
-                value == unset or (value is None and isinstance(_field_default(field), bool))
-            ):
-                if field.name in (base or {}):
+            if base is not None and value == FROM_RECIPE:
+                if field.name in base:
                     kwargs[field.name] = base[field.name]
                 continue
             if isinstance(_field_default(field), list) and isinstance(value, tuple):

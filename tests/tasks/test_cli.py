@@ -104,6 +104,13 @@ def test_dataset_inspection_command(synthetic_root, tmp_path):
     assert len([line for line in lines if line and not line.startswith("#")]) == 1 + 10  # header + clips
 
 
+def built_cache(work: Path) -> tuple[Path, dict]:
+    """The one synthetic cache under ``work`` and its preprocessing parameters."""
+    (cache,) = (work / "cache").glob("synthetic-*.h5")
+    with h5py.File(cache, "r") as f:
+        return cache, json.loads(f.attrs["params"])
+
+
 def test_band_and_bound_can_be_switched_off(synthetic_root, tmp_path):
     """``none``/``off`` turn the shipped band-pass and phase bound off (the bare method)."""
     work = tmp_path / "work"
@@ -113,9 +120,8 @@ def test_band_and_bound_can_be_switched_off(synthetic_root, tmp_path):
         cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, output(result)
-    (cache,) = (work / "cache").glob("synthetic-*.h5")
-    with h5py.File(cache, "r") as f:
-        magnify = json.loads(f.attrs["params"])["magnify"]
+    cache, params = built_cache(work)
+    magnify = params["magnify"]
     assert (magnify["alpha"], magnify["f_low"], magnify["f_high"], magnify["phase_bound"]) == (
         15.0,
         None,
@@ -137,9 +143,8 @@ def test_build_dataset_cache_with_every_preprocessing_option(synthetic_root, tmp
         cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, output(result)
-    (cache,) = (work / "cache").glob("synthetic-*.h5")
+    cache, params = built_cache(work)
     with h5py.File(cache, "r") as f:
-        params = json.loads(f.attrs["params"])
         assert len(f["clips"]) > 0
     assert params["faces"] == {
         **params["faces"],
