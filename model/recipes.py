@@ -18,7 +18,8 @@ from pipeline.validation import ParamError
 #: recipe name -> the fields it sets beyond `TrainConfig`'s defaults (the reference's)
 RECIPES: dict[str, dict[str, Any]] = {
     # SGD 1e-3, momentum 0.9, weight decay 5e-4; CosineAnnealingLR(T_max = epochs / 5) stepped with the
-    # epoch; 40 epochs; train frames scaled to 144 and randomly cropped to 128, no flip; test frames
+    # epoch; 40 epochs; half the training clips scaled to 144 and
+    # randomly cropped to 128, the other half scaled to 128, no flip; test frames
     # scaled to 128; all frames; 8 clips per step (a short last step averages over its own clips);
     # loss weights 1 (separation) and 0.1 (count); running batch-norm statistics at evaluation.
     "paper": {},

@@ -49,14 +49,18 @@ def train_transform(
 ) -> torch.Tensor:
     """AKMNet training augmentation on a whole clip ``(T, 1, H, W)`` -> ``(T, 1, S, S)``.
 
-    Resize to ``round(S * 9 / 8)`` (144 for 128), then one random ``S x S`` crop shared by every frame
-    of the clip (the reference's GroupScaleRandomCrop); with ``flip`` also one random horizontal flip
-    (p = 0.5), which the reference does not do.
+    The reference's GroupScaleRandomCrop: with probability 1/2 resize to ``round(S * 9 / 8)`` (144
+    for 128) and take one random ``S x S`` crop shared by every frame of the clip, otherwise resize
+    to ``S`` (the test geometry). With ``flip`` also one random horizontal flip (p = 0.5), which the
+    reference does not do.
     """
-    big = round(input_size * 9 / 8)
-    frames = resize_frames(frames, big)
-    top, left = (int(v) for v in torch.randint(0, big - input_size + 1, (2,), generator=generator))
-    frames = frames[..., top : top + input_size, left : left + input_size]
+    if bool(torch.rand((), generator=generator) < 0.5):
+        big = round(input_size * 9 / 8)
+        frames = resize_frames(frames, big)
+        top, left = (int(v) for v in torch.randint(0, big - input_size + 1, (2,), generator=generator))
+        frames = frames[..., top : top + input_size, left : left + input_size]
+    else:
+        frames = resize_frames(frames, input_size)
     if flip and bool(torch.rand((), generator=generator) < 0.5):
         frames = torch.flip(frames, dims=(-1,))
     return frames
@@ -75,7 +79,8 @@ class ClipDataset(torch.utils.data.Dataset):
         subjects: keep only these subjects (e.g. the test subject of a LOSO fold).
         exclude_subjects: drop these subjects (e.g. the training side of a fold).
         source: ``"magnified"`` (the ``frames`` array) or ``"raw"`` (needs a ``keep_raw`` build).
-        train: AKMNet augmentation (resize to S*9/8, random S crop, a horizontal flip with ``flip``)
+        train: AKMNet augmentation (:func:`train_transform`: half the clips resized to S*9/8 and
+            randomly cropped to S, the others resized to S; a horizontal flip with ``flip``)
             when True; plain resize to S otherwise.
         input_size: output side S.
         max_frames: uniform temporal subsampling of longer clips.

@@ -264,14 +264,22 @@ def test_train_transform_is_one_crop_and_flip_per_clip(tmp_path):
         attrs = dict(subject="s", label=0, label_name="a", onset=0, apex=2, offset=5, fps=1, source="")
         w.add_clip("c", frames, **attrs)
     ds = ClipDataset(path, train=True, input_size=32, seed=3, flip=True)
-    flips = set()
-    for epoch in range(12):
+    plain = ClipDataset(path, input_size=32)[0]["frames"]  # the test geometry
+    flips, crops = set(), set()
+    for epoch in range(24):
         ds.set_epoch(epoch)
         x = ds[0]["frames"]
         assert x.shape == (6, 1, 32, 32)
         assert torch.equal(x, x[:1].expand_as(x))
         flips.add(bool(x[0, 0, 0, 0] > x[0, 0, 0, -1]))
+        # the reference's GroupScaleRandomCrop: a 36 -> 32 crop spans less of the ramp than the
+        # whole-frame resize, which is the test geometry (flipped or not)
+        whole = torch.equal(x, plain) or torch.equal(x, torch.flip(plain, dims=(-1,)))
+        span = float((x[0, 0, 0] - x[0, 0, 0].min()).max())
+        assert whole or span < float(plain[0, 0, 0].max() - plain[0, 0, 0].min()) - 0.05
+        crops.add(not whole)
     assert flips == {True, False}  # both flipped and unflipped ramps occur
+    assert crops == {True, False}  # cropped and plain-resized clips both occur
     never = ClipDataset(path, train=True, input_size=32, seed=3)  # the reference's: crop, no flip
     for epoch in range(12):
         never.set_epoch(epoch)
