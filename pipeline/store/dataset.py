@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from .format import clip_key
-from .reader import CacheError, ClipInfo, open_cache
+from .reader import CacheError, CacheInfo, ClipInfo, open_cache
 
 SOURCES = ("magnified", "raw")
 
@@ -64,6 +64,29 @@ def train_transform(
     if flip and bool(torch.rand((), generator=generator) < 0.5):
         frames = torch.flip(frames, dims=(-1,))
     return frames
+
+
+def select_clips(
+    info: CacheInfo, subjects: Iterable[str] | None = None, exclude_subjects: Iterable[str] | None = None
+) -> list[ClipInfo]:
+    """The clips of ``info`` of ``subjects`` (None: all) minus those of ``exclude_subjects``; a subject
+    not in the cache, or a bare string for a list, is a ValueError naming the file."""
+    clips = info.clips
+    known = set(info.subjects)
+    for name, chosen in (("subjects", subjects), ("exclude_subjects", exclude_subjects)):
+        if isinstance(chosen, str):
+            raise ValueError(f"{name} must be a list of subject names, not a string")
+        if chosen is not None:
+            unknown = sorted(set(chosen) - known)
+            if unknown:
+                raise ValueError(f"{name}: unknown subjects {unknown} in {info.path}")
+    if subjects is not None:
+        keep = set(subjects)
+        clips = [c for c in clips if c.subject in keep]
+    if exclude_subjects is not None:
+        drop = set(exclude_subjects)
+        clips = [c for c in clips if c.subject not in drop]
+    return clips
 
 
 class ClipDataset(torch.utils.data.Dataset):
@@ -124,21 +147,7 @@ class ClipDataset(torch.utils.data.Dataset):
         self.info = open_cache(self.path)
         if source == "raw" and not self.info.has_raw:
             raise CacheError(f"{self.path}: source='raw' requested but the cache was built without keep_raw")
-        clips = self.info.clips
-        known = set(self.info.subjects)
-        for name, chosen in (("subjects", subjects), ("exclude_subjects", exclude_subjects)):
-            if chosen is not None and not isinstance(chosen, str):
-                unknown = sorted(set(chosen) - known)
-                if unknown:
-                    raise ValueError(f"{name}: unknown subjects {unknown} in {self.path}")
-            elif isinstance(chosen, str):
-                raise ValueError(f"{name} must be a list of subject names, not a string")
-        if subjects is not None:
-            keep = set(subjects)
-            clips = [c for c in clips if c.subject in keep]
-        if exclude_subjects is not None:
-            drop = set(exclude_subjects)
-            clips = [c for c in clips if c.subject not in drop]
+        clips = select_clips(self.info, subjects, exclude_subjects)
         self.clips: list[ClipInfo] = clips
         self.classes = self.info.classes
         self.source = source

@@ -1,0 +1,192 @@
+"""The flow file of a cache: every clip's onset -> apex flow and strain, a derived artifact.
+
+Layout (HDF5): root attributes ``format`` (``me-flow``), ``format_version``, ``source_content_hash``
+(the cache's ``content_hash``), ``dataset``, ``source`` (``magnified`` or ``raw`` frames), ``params`` (JSON of `FlowParams.to_dict`), ``complete``;
+``clips/<clip_key>``: float32 ``(3, H, W)`` (u, v, strain at the cache's frame size) with attributes
+``sample_id`` and ``flow_apex`` (the frame the flow goes to).
+
+`compute_flow_file` works in shards of clips, each written atomically beside the output (in
+``<output>.parts/``) by a pool of worker processes: an interrupted computation resumes from the
+shards it finished. The output is written atomically from the shards, which are then removed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import h5py
+import numpy as np
+from tqdm import tqdm
+
+from pipeline.atomic import atomic_path
+from pipeline.store import CacheInfo, clip_key, open_cache
+
+from .compute import FlowParams, flow_apex, onset_apex_flow
+
+log = logging.getLogger(__name__)
+
+FLOW_FORMAT = "me-flow"
+FLOW_FORMAT_VERSION = 1
+
+
+class FlowError(ValueError):
+    """A flow file is missing, foreign, incomplete or of another cache (the message names the file)."""
+
+
+@dataclass(frozen=True)
+class FlowInfo:
+    """A validated flow file: its path, source cache content hash, parameters, clips."""
+
+    path: Path
+    source_content_hash: str
+    params: dict
+    source: str
+    sample_ids: tuple[str, ...]
+
+
+#: which frames the flow is computed on: the cache's magnified ``frames`` or its ``raw`` ones
+ARRAYS = {"magnified": "frames", "raw": "raw"}
+
+
+def _shard_flows(task: tuple[str, list[int], dict, str]) -> dict[str, np.ndarray]:
+    """Worker: the flows of clip indices ``task[1]`` of cache ``task[0]`` (one OpenCV thread)."""
+    cache_path, indices, params, source = task
+    cv2.setNumThreads(1)
+    info = open_cache(cache_path)
+    out = {}
+    with h5py.File(cache_path, "r") as f:
+        for i in indices:
+            clip = info.clips[i]
+            apex = flow_apex(clip.onset, clip.apex, clip.offset)
+            frames = f["clips"][clip_key(clip.sample_id)][ARRAYS[source]]
+            out[f"c{i}"] = onset_apex_flow(frames[clip.onset], frames[apex], FlowParams(**params))
+    return out
+
+
+def compute_flow_file(
+    cache_path: str | os.PathLike,
+    out_path: str | os.PathLike,
+    params: FlowParams | None = None,
+    source: str = "magnified",
+    processes: int = 1,
+    shard_size: int = 32,
+) -> FlowInfo:
+    """Compute the flow of every clip of ``cache_path`` (its ``source`` frames: ``magnified`` or
+    ``raw``) into ``out_path`` with ``processes`` worker processes; ``params``: `FlowParams`
+    (default: its defaults). Returns its `FlowInfo`.
+
+    Same cache and parameters give the same bytes for any ``processes``.
+    """
+    cache_path, out_path = Path(cache_path), Path(out_path)
+    params = params or FlowParams()
+    info = open_cache(cache_path)
+    if source not in ARRAYS:
+        raise ValueError(f"source must be one of {tuple(ARRAYS)}, got {source!r}")
+    if source == "raw" and not info.has_raw:
+        raise FlowError(
+            f"{cache_path}: flow of the raw frames requested but the cache was built without keep_raw"
+        )
+    parts = out_path.with_name(out_path.name + ".parts")
+    parts.mkdir(parents=True, exist_ok=True)
+    stamp = {
+        "source_content_hash": info.content_hash,
+        "params": params.to_dict(),
+        "source": source,
+        "shard": shard_size,
+    }
+    stamp_file = parts / "stamp.json"
+    if stamp_file.exists() and json.loads(stamp_file.read_text()) != stamp:
+        shutil.rmtree(parts)  # shards of another cache or other parameters under this name
+        parts.mkdir(parents=True)
+    stamp_file.write_text(json.dumps(stamp))
+    shards = [
+        list(range(s, min(s + shard_size, len(info.clips)))) for s in range(0, len(info.clips), shard_size)
+    ]
+    todo = [k for k in range(len(shards)) if not (parts / f"part-{k:05d}.npz").exists()]
+    if len(todo) < len(shards):
+        log.info(
+            "%s: resuming, %d of %d shards already computed", out_path, len(shards) - len(todo), len(shards)
+        )
+    jobs = [(str(cache_path), shards[k], params.__dict__, source) for k in todo]
+    with _pool(processes) as pool:
+        results = pool.imap(_shard_flows, jobs) if pool else map(_shard_flows, jobs)
+        for k, flows in tqdm(zip(todo, results), total=len(todo), desc=f"flow {info.dataset}", disable=None):
+            with atomic_path(parts / f"part-{k:05d}.npz") as tmp:
+                with open(tmp, "wb") as handle:
+                    np.savez(handle, **flows)
+    _write(info, parts, shards, out_path, params, source)
+    shutil.rmtree(parts)
+    return open_flow(out_path, info)
+
+
+class _NoPool:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _pool(processes: int):
+    if processes <= 1:
+        return _NoPool()
+    return multiprocessing.get_context("spawn").Pool(processes)
+
+
+def _write(
+    info: CacheInfo, parts: Path, shards: list[list[int]], out_path: Path, params: FlowParams, source: str
+) -> None:
+    with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs["format"] = FLOW_FORMAT
+        f.attrs["format_version"] = FLOW_FORMAT_VERSION
+        f.attrs["source_content_hash"] = info.content_hash
+        f.attrs["dataset"] = info.dataset
+        f.attrs["params"] = json.dumps(params.to_dict(), sort_keys=True)
+        f.attrs["source"] = source
+        clips = f.create_group("clips")
+        for k, indices in enumerate(shards):
+            with np.load(parts / f"part-{k:05d}.npz") as shard:
+                for i in indices:
+                    clip = info.clips[i]
+                    data = clips.create_dataset(clip_key(clip.sample_id), data=shard[f"c{i}"])
+                    data.attrs["sample_id"] = clip.sample_id
+                    data.attrs["flow_apex"] = flow_apex(clip.onset, clip.apex, clip.offset)
+        f.attrs["complete"] = True
+
+
+def open_flow(path: str | os.PathLike, cache: CacheInfo | None = None) -> FlowInfo:
+    """Validate flow file ``path`` (and, given ``cache``, that it was computed from that cache's
+    content and holds each of its clips); raises :class:`FlowError` naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FlowError(f"{path}: no such flow file")
+    try:
+        with h5py.File(path, "r") as f:
+            attrs = dict(f.attrs)
+            if attrs.get("format") != FLOW_FORMAT or not attrs.get("complete"):
+                raise FlowError(f"{path}: not a complete flow file (format {FLOW_FORMAT!r} expected)")
+            keys = tuple(str(f["clips"][k].attrs["sample_id"]) for k in f["clips"])
+    except FlowError:
+        raise
+    except (OSError, KeyError) as err:
+        raise FlowError(f"{path}: not a readable flow file (truncated or corrupt?): {err}") from err
+    flow = FlowInfo(
+        path, str(attrs["source_content_hash"]), json.loads(attrs["params"]), str(attrs["source"]), keys
+    )
+    if cache is not None:
+        if flow.source_content_hash != cache.content_hash:
+            raise FlowError(
+                f"{path}: computed from another cache (content {flow.source_content_hash[:12]}, "
+                f"{cache.path} has {cache.content_hash[:12]}); delete it to recompute"
+            )
+        missing = sorted({c.sample_id for c in cache.clips} - set(keys))
+        if missing:
+            raise FlowError(f"{path}: no flow for clip(s) {missing[:5]} of {cache.path}")
+    return flow
