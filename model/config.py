@@ -1,4 +1,4 @@
-"""Training configuration for AKMNet (validated dataclass)."""
+"""Training configuration (validated dataclass): the shared loop's settings and every model's fields."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from model.akmnet import BATCH_NORMS, EVAL_NORMS, FIXED_VARIANTS, check_variant
+from model.models import MODELS
 from pipeline.identity import file_sha256
 from pipeline.validation import ParamError, require
 
 PROTOCOLS = ("fixed", "inner-val", "reference-optimistic")
 LR_SCHEDULES = ("reference", "cosine")
+OPTIMIZERS = ("sgd", "adam")
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,10 @@ class TrainConfig:
     Attributes:
         recipe: the name of the recipe these values started from (`model.recipes.RECIPES`; a record,
             the values are the fields).
+        model: the model trained (`model.models.MODELS`: ``akmnet``, ``flow-cnn``); each reads the
+            fields of its own config (`model.models.ModelSpec.config`), the others are unused by it.
+        optimizer: ``sgd`` (the reference: ``lr``, ``momentum``, ``weight_decay``) or ``adam``
+            (``lr``, ``weight_decay``; STSTNet's).
         epochs: training epochs per fold (reference: 40).
         lr, momentum, weight_decay: SGD parameters (reference: 1e-3, 0.9, 5e-4).
         lr_schedule: ``reference`` (the reference's CosineAnnealingLR, stepped past its T_max: periodic
@@ -40,7 +46,8 @@ class TrainConfig:
             a quarter of ``epochs`` (the reference's 10 of 40), at least 1.
         variant: frame selection (see :class:`model.akmnet.AKMNet`).
         loss_separation, loss_count: weights of the b_t separation and key-frame count losses (1, 0.1).
-        input_size: frame side fed to the CNN (>= 64; 128 in the paper).
+        input_size: image side fed to the model (AKMNet: frames, >= 64, 128 in the paper; flow-cnn:
+            the flow image, 28 in STSTNet).
         max_frames: clips longer than this are uniformly subsampled (None: keep all).
         source: cache frames to read, ``magnified`` or ``raw``.
         subtract_onset: feed the CNN each frame minus the clip's onset frame instead of the frame
@@ -70,6 +77,8 @@ class TrainConfig:
     """
 
     recipe: str = "paper"
+    model: str = "akmnet"
+    optimizer: str = "sgd"
     epochs: int = 40
     lr: float = 1e-3
     momentum: float = 0.9
@@ -142,7 +151,14 @@ class TrainConfig:
                 f"must be one of {FIXED_VARIANTS} or 'uniform-N' (N >= 1)",
                 self.variant,
             ) from err
-        need(isinstance(self.input_size, int) and self.input_size >= 64, "input_size", "an integer >= 64")
+        need(self.model in MODELS, "model", f"one of {tuple(MODELS)}")
+        need(self.optimizer in OPTIMIZERS, "optimizer", f"one of {OPTIMIZERS}")
+        least = MODELS[self.model].min_input_size
+        need(
+            isinstance(self.input_size, int) and self.input_size >= least,
+            "input_size",
+            f"an integer >= {least} (model {self.model})",
+        )
         need(self.max_frames is None or self.max_frames >= 1, "max_frames", "None or an integer >= 1")
         need(self.source in ("magnified", "raw"), "source", "'magnified' or 'raw'")
         need(isinstance(self.subtract_onset, bool), "subtract_onset", "True or False")

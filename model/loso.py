@@ -1,4 +1,5 @@
-"""Leave-one-subject-out (LOSO) training and evaluation of AKMNet on an HDF5 clip cache.
+"""Leave-one-subject-out (LOSO) training and evaluation on an HDF5 clip cache, for every model of
+`model.models.MODELS` (a flow model reads the cache's flow file, `pipeline.flow`).
 
 ``train_fold`` trains on every subject but one and writes that fold's outputs; ``aggregate`` pools the
 folds' predictions into metrics, figures and a report; ``run_loso`` does both in-process.
@@ -10,6 +11,7 @@ Fold folder (``out_dir``): ``checkpoint.pt`` (per-epoch training state, resumabl
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -22,6 +24,7 @@ import pandas as pd
 from model import figures
 from model.config import TrainConfig
 from model.metrics import apex_localisation, classification_metrics, per_subject_table
+from model.models import MODELS
 from model.report import render_report
 from model.results import KeyframeClip, RunMetrics
 from model.train import build_model, fit, predict, resolve_device, use_threads
@@ -31,7 +34,14 @@ from pipeline.identity import FOLD_PREFIX, fold_name, train_identity
 log = logging.getLogger(__name__)
 
 
-def _datasets(h5_path, cfg: TrainConfig, *, subjects=None, exclude=None, train: bool):
+def _datasets(h5_path, cfg: TrainConfig, *, subjects=None, exclude=None, train: bool, flow_path=None):
+    """The model's input (`ModelSpec.input`) of the chosen subjects: clips or flow images."""
+    if MODELS[cfg.model].input == "flow":
+        from pipeline.flow import FlowDataset
+
+        return FlowDataset(
+            flow_path, h5_path, subjects=subjects, exclude_subjects=exclude, input_size=cfg.input_size
+        )
     from pipeline.store import ClipDataset
 
     return ClipDataset(
@@ -59,9 +69,14 @@ def _inner_split(subjects: list[str], cfg: TrainConfig, test_subject: str) -> tu
 
 
 def train_fold(
-    h5_path: str | os.PathLike, subject: str, cfg: TrainConfig, out_dir: str | os.PathLike
+    h5_path: str | os.PathLike,
+    subject: str,
+    cfg: TrainConfig,
+    out_dir: str | os.PathLike,
+    flow_path: str | os.PathLike | None = None,
 ) -> dict:
-    """Train on every subject of the cache except ``subject``, evaluate on ``subject``.
+    """Train on every subject of the cache except ``subject``, evaluate on ``subject``; a flow model
+    reads the cache's flow file ``flow_path`` (`pipeline.flow.compute_flow_file`).
 
     Resumes from ``out_dir/checkpoint.pt`` when present; returns the existing summary when
     ``out_dir/fold.json`` already records a finished fold with the same configuration.
@@ -79,18 +94,21 @@ def train_fold(
             return summary
     if subject not in info.subjects:
         raise ValueError(f"{h5_path}: subject {subject!r} not in the cache (subjects: {info.subjects})")
+    if MODELS[cfg.model].input == "flow" and flow_path is None:
+        raise ValueError(f"model {cfg.model!r} reads the cache's flow file: give flow_path (ComputeFlow)")
+    datasets = functools.partial(_datasets, h5_path, cfg, flow_path=flow_path)
     out_dir.mkdir(parents=True, exist_ok=True)
     use_threads(cfg)  # before any model is built
     device = resolve_device(cfg.device)
     train_subjects = [s for s in info.subjects if s != subject]
-    test_set = _datasets(h5_path, cfg, subjects=[subject], train=False)
+    test_set = datasets(subjects=[subject], train=False)
     num_classes = len(info.classes)
 
     history: list[dict] = []
     inner: dict = {}
     if cfg.protocol == "inner-val":
         fit_subjects, val_subjects = _inner_split(train_subjects, cfg, subject)
-        val_set = _datasets(h5_path, cfg, subjects=val_subjects, train=False)
+        val_set = datasets(subjects=val_subjects, train=False)
 
         def validate(epoch, model):
             p = predict(model, val_set, cfg, device)
@@ -98,7 +116,7 @@ def train_fold(
 
         inner_hist = fit(
             build_model(num_classes, cfg),
-            _datasets(h5_path, cfg, subjects=fit_subjects, train=True),
+            datasets(subjects=fit_subjects, train=True),
             cfg,
             checkpoint=out_dir / "inner.pt",
             on_epoch=validate,
@@ -111,7 +129,7 @@ def train_fold(
         epochs = cfg.epochs
 
     model = build_model(num_classes, cfg)
-    train_set = _datasets(h5_path, cfg, exclude=[subject], train=True)
+    train_set = datasets(exclude=[subject], train=True)
     on_epoch = None
     if cfg.protocol == "reference-optimistic":
 
@@ -176,10 +194,11 @@ def _prediction_frame(preds: dict, classes: list[str]) -> pd.DataFrame:
             "pred_name": preds["pred_names"],
             "length": preds["lengths"],
             "apex": preds["apex"],
-            "max_b_frame": [int(np.argmax(s)) for s in preds["scores"]],
-            "n_key": [int(round(sum(k))) for k in preds["keymask"]],
         }
     )
+    if preds["scores"]:  # a key-frame model
+        frame["max_b_frame"] = [int(np.argmax(s)) for s in preds["scores"]]
+        frame["n_key"] = [int(round(sum(k))) for k in preds["keymask"]]
     for i, name in enumerate(classes):
         frame[f"score_{name}"] = [p[i] for p in preds["probs"]]
     return frame
@@ -264,7 +283,7 @@ def aggregate(
         f"UF1 {metrics.uf1:.3f}, UAR {metrics.uar:.3f}{tag}",
     )
     figures.plot_per_subject(per_subject, run_dir / "per_subject.png", f"per subject{tag}")
-    chosen = _pick_keyframe_clips(pooled, keyframe_clips)
+    chosen = _pick_keyframe_clips(pooled, keyframe_clips) if pooled["scores"] else []
     clips = [
         KeyframeClip(
             sample_id=pooled["sample_ids"][i],
@@ -278,7 +297,8 @@ def aggregate(
         )
         for i in chosen
     ]
-    figures.plot_keyframes(clips, run_dir / "keyframes.png", f"b_t and key frames{tag}")
+    if clips:
+        figures.plot_keyframes(clips, run_dir / "keyframes.png", f"b_t and key frames{tag}")
     histories = {s["subject"]: s["history"] for s in summaries if s.get("history")}
     if histories:
         figures.plot_training_curves(histories, run_dir / "training.png", f"training, {len(histories)} folds")
@@ -296,11 +316,19 @@ def run_loso(
     cfg: TrainConfig,
     run_dir: str | os.PathLike,
     subjects: list[str] | None = None,
+    flow_path: str | os.PathLike | None = None,
 ) -> RunMetrics:
-    """Every fold (or only ``subjects``) in-process, then :func:`aggregate`; returns the metrics."""
+    """Every fold (or only ``subjects``) in-process, then :func:`aggregate`; returns the metrics. A flow
+    model without ``flow_path`` computes the flow file into ``run_dir/flow.h5`` first."""
     from pipeline.store import open_cache
 
     run_dir = Path(run_dir)
+    if MODELS[cfg.model].input == "flow" and flow_path is None:
+        from pipeline.flow import compute_flow_file
+
+        flow_path = run_dir / "flow.h5"
+        if not flow_path.exists():
+            compute_flow_file(h5_path, flow_path, source=cfg.source)
     for subject in subjects or open_cache(h5_path).subjects:
-        train_fold(h5_path, subject, cfg, run_dir / fold_name(subject))
+        train_fold(h5_path, subject, cfg, run_dir / fold_name(subject), flow_path)
     return aggregate(run_dir)

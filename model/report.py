@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from model.models import MODELS
+
 if TYPE_CHECKING:
     from model.results import RunMetrics
 
@@ -22,14 +24,21 @@ def render_report(metrics: RunMetrics) -> str:
     classes = metrics.classes
     protocol = metrics.protocol
     label = " (reference-optimistic, test-selected epochs)" if protocol == "reference-optimistic" else ""
+    config = metrics.config
+    model = config.get("model", "akmnet")
+    key_frames = MODELS[model].frame_scores
+    shape = (
+        f"variant `{config['variant']}`, input {config['input_size']} px, max_frames {config['max_frames']}"
+        if key_frames
+        else f"onset -> apex flow and strain of the `{config['source']}` frames at {config['input_size']} px"
+    )
     lines = [
-        f"# AKMNet LOSO run{label}",
+        f"# {model} LOSO run{label}",
         "",
         f"- dataset: {metrics.dataset}, cache `{metrics.cache}`",
         f"- protocol: `{protocol}`: {PROTOCOL_NOTES[protocol]}",
-        f"- recipe: `{metrics.config.get('recipe', 'paper')}`{_overrides_text(metrics.config)}",
-        f"- variant: `{metrics.config['variant']}`, epochs {metrics.config['epochs']}, "
-        f"input {metrics.config['input_size']}, max_frames {metrics.config['max_frames']}",
+        f"- model `{model}`, recipe `{config.get('recipe', 'paper')}`{_overrides_text(config)}",
+        f"- {shape}, {config['epochs']} epochs",
         f"- {metrics.n_samples} clips, {metrics.n_subjects} subjects, {len(classes)} classes",
         f"- configuration: {configuration_text(metrics.configuration)}",
         "",
@@ -60,7 +69,9 @@ def render_report(metrics: RunMetrics) -> str:
         lines.append(f"| {subject} | {row['n']} | {row['accuracy']:.3f} | {row['uf1']:.3f} | {epoch} |")
     lines += ["", "![per subject](per_subject.png)", "", "## Apex localisation", ""]
     apex = metrics.apex_localisation
-    if apex["n"]:
+    if not key_frames:
+        lines.append(f"Not applicable: `{model}` scores no frames.")
+    elif apex["n"]:
         lines.append(
             f"Highest-b_t frame vs annotated apex over {apex['n']} clips: mean |error| "
             f"{apex['mean_abs']:.2f} "
@@ -69,7 +80,9 @@ def render_report(metrics: RunMetrics) -> str:
         )
     else:
         lines.append("No clip has an annotated apex.")
-    lines += ["", "![key frames](keyframes.png)", "", "## Training", ""]
+    if key_frames:
+        lines += ["", "![key frames](keyframes.png)"]
+    lines += ["", "## Training", ""]
     lines += [
         "Per-epoch training losses, key frames per clip and learning rate of every fold (grey) and "
         "their mean (blue), from each fold's `fold.json`:",

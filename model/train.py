@@ -1,7 +1,8 @@
-"""Training loop, prediction and checkpoints for AKMNet.
+"""Training loop, prediction and checkpoints, shared by every model of `model.models.MODELS`.
 
 Batches are the dicts of :func:`pipeline.store.collate_clips` (``frames (B, T, 1, S, S)``, ``lengths``,
-``labels``, ``apex``, ``onset``, ``offset``, ``sample_ids``, ``subjects``). Each epoch reseeds torch and
+``labels``, ``apex``, ``onset``, ``offset``, ``sample_ids``, ``subjects``; a flow model's ``frames`` are
+``(B, 3, S, S)`` flow images). Each epoch reseeds torch and
 the data order from ``(seed, epoch)``, so a run resumed from a checkpoint continues exactly as an
 uninterrupted one would on CPU.
 """
@@ -19,12 +20,12 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 
 from model import akm
-from model.akmnet import AKMNet
 from model.config import TrainConfig
+from model.models import MODELS
 from pipeline.atomic import atomic_path
 from pipeline.identity import canonical_json, train_identity
 
@@ -66,25 +67,17 @@ def learning_rate(epoch: int, cfg: TrainConfig) -> float:
     return cfg.lr_min + (cfg.lr - cfg.lr_min) * (1 + math.cos(math.pi * epoch / period)) / 2
 
 
-def build_model(num_classes: int, cfg: TrainConfig) -> AKMNet:
-    """AKMNet for ``cfg``, with weights drawn from ``cfg.seed``."""
+def build_model(num_classes: int, cfg: TrainConfig) -> nn.Module:
+    """The model ``cfg.model`` (`model.models.MODELS`) for ``cfg``, with weights drawn from ``cfg.seed``
+    (or initialised from ``cfg.init_checkpoint``)."""
     torch.manual_seed(cfg.seed)
-    model = AKMNet(
-        num_classes,
-        variant=cfg.variant,
-        hidden=cfg.hidden,
-        dropout=cfg.dropout,
-        width=cfg.width,
-        batch_norm=cfg.batch_norm,
-        eval_norm=cfg.eval_norm,
-        input_size=cfg.input_size,
-    )
+    model = MODELS[cfg.model].build(num_classes, cfg)
     if cfg.init_checkpoint is not None:
         initialise_from(model, cfg.init_checkpoint)
     return model
 
 
-def initialise_from(model: AKMNet, path: str | os.PathLike) -> dict[str, list[str]]:
+def initialise_from(model: nn.Module, path: str | os.PathLike) -> dict[str, list[str]]:
     """Copy into ``model`` the tensors of checkpoint ``path`` whose names and shapes match (the
     reference's ``--premodel``); the rest keep their initial values. ``path``: a fold checkpoint of
     this toolkit (its ``model``) or a plain state dict, read with ``weights_only=True``.
@@ -119,7 +112,7 @@ def initialise_from(model: AKMNet, path: str | os.PathLike) -> dict[str, list[st
     return {"loaded": loaded, "kept": kept}
 
 
-def prepare_model(model: AKMNet, cfg: TrainConfig, device: torch.device) -> AKMNet:
+def prepare_model(model: nn.Module, cfg: TrainConfig, device: torch.device) -> nn.Module:
     """Move ``model`` to ``device`` and to channels-last memory format when ``cfg.channels_last``."""
     model.to(device)
     if cfg.channels_last:
@@ -171,8 +164,18 @@ def make_loader(dataset: Dataset, cfg: TrainConfig, *, shuffle: bool, epoch: int
     )
 
 
+def optimizer_of(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """``cfg.optimizer`` over ``model``'s parameters: SGD (lr, momentum, weight decay) or Adam (lr,
+    weight decay)."""
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.SGD(
+        model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
+    )
+
+
 def train_epoch(
-    model: AKMNet,
+    model: nn.Module,
     dataset: Dataset,
     optimizer: torch.optim.Optimizer,
     cfg: TrainConfig,
@@ -183,8 +186,8 @@ def train_epoch(
 
     The loss of a group is the mean of its clips' losses (a short last group averages over its own
     size, as in the reference). Returns the epoch's mean loss parts per clip (``loss_ce``, and for
-    key-frame variants ``loss_separation``, ``loss_count``) and ``key_frames``, the mean number of key
-    frames (B_t = 1) per clip.
+    key-frame variants ``loss_separation``, ``loss_count``) and, for models with key-frame outputs,
+    ``key_frames``, the mean number of key frames (B_t = 1) per clip.
     """
     model.train()
     torch.manual_seed(cfg.seed * 100_003 + epoch)
@@ -202,7 +205,8 @@ def train_epoch(
         with _autocast(device, cfg):
             out = model(frames, lengths, apex)
         total, parts = clip_losses(out, labels, lengths, cfg, model.uses_key_frames)
-        parts["key_frames"] = float(out["keymask"].detach().sum())
+        if "keymask" in out:
+            parts["key_frames"] = float(out["keymask"].detach().sum())
         (total.sum() / group_size).backward()
         seen += len(labels)
         if seen - group_start == group_size:
@@ -216,12 +220,13 @@ def train_epoch(
 
 
 @torch.inference_mode()
-def predict(model: AKMNet, dataset: Dataset, cfg: TrainConfig, device: torch.device) -> dict[str, list]:
+def predict(model: nn.Module, dataset: Dataset, cfg: TrainConfig, device: torch.device) -> dict[str, list]:
     """Eval-mode predictions for every clip of ``dataset``, in dataset order.
 
     Returns plain lists (JSON- and ``weights_only``-safe): ``sample_ids, subjects, labels, preds,
     probs`` (per class), ``lengths, onset, apex, offset`` and per-clip curves ``scores`` (b_t),
-    ``keymask``, ``selected``, ``weights`` (a_t), each of the clip's length.
+    ``keymask``, ``selected``, ``weights`` (a_t), each of the clip's length, for models that output
+    them (empty lists otherwise).
     """
     model.eval()
     keys = ("sample_ids", "subjects", "labels", "preds", "probs", "lengths", "onset", "apex", "offset")
@@ -239,7 +244,7 @@ def predict(model: AKMNet, dataset: Dataset, cfg: TrainConfig, device: torch.dev
         result["probs"] += probs.tolist()
         for key in ("lengths", "onset", "apex", "offset"):
             result[key] += batch[key].tolist()
-        for key in curves:
+        for key in (c for c in curves if c in out):
             values = out[key].float().cpu()
             result[key] += [row[:n].tolist() for row, n in zip(values, batch["lengths"].tolist())]
     return result
@@ -305,13 +310,13 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
 
 
 def fit(
-    model: AKMNet,
+    model: nn.Module,
     dataset: Dataset,
     cfg: TrainConfig,
     *,
     epochs: int | None = None,
     checkpoint: str | os.PathLike | None = None,
-    on_epoch: Callable[[int, AKMNet], dict] | None = None,
+    on_epoch: Callable[[int, nn.Module], dict] | None = None,
     tag: str = "",
 ) -> list[dict]:
     """Train ``model`` on ``dataset`` for ``epochs`` (default ``cfg.epochs``) epochs.
@@ -325,9 +330,7 @@ def fit(
     device = resolve_device(cfg.device)
     use_threads(cfg)
     prepare_model(model, cfg, device)
-    optimizer = torch.optim.SGD(
-        model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
-    )
+    optimizer = optimizer_of(model, cfg)
     history: list[dict] = []
     start = 0
     identity = {"config": canonical_json(train_identity(cfg.to_dict())), "tag": tag, "epochs": epochs}

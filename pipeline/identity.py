@@ -11,6 +11,8 @@ A name covers everything that determines the content behind it, and nothing else
   :func:`train_identity`, the training configuration without the settings that change speed only
   (:data:`SPEED_ONLY`). A fold resumed with other ``--threads`` lands in the same run and reuses its
   checkpoint.
+- flow file ``<dataset>-<digest(cache content hash, flow parameters, frames used)>``
+  (:func:`flow_name`): the onset -> apex flow of every clip of one cache.
 - fold ``fold-<subject percent-encoded>`` (:func:`fold_name`): injective, ``s 1`` and ``s_1`` differ.
 - checkpoint and fold reuse: a checkpoint or ``fold.json`` is reused when its recorded
   :func:`train_identity` equals the current one.
@@ -108,6 +110,12 @@ def train_identity(config: Mapping[str, Any]) -> dict[str, Any]:
 def run_name(dataset: str, content_hash: str, config: Mapping[str, Any]) -> str:
     """``<dataset>-<digest>`` of training ``config`` on the cache whose ``content_hash`` is given."""
     return f"{dataset}-{digest({'cache': content_hash, 'train': train_identity(config)})}"
+
+
+def flow_name(dataset: str, content_hash: str, params: Mapping[str, Any], source: str) -> str:
+    """``<dataset>-<digest>`` of the flow file of the cache whose ``content_hash`` is given, computed
+    with flow ``params`` on its ``source`` frames (``magnified`` or ``raw``)."""
+    return f"{dataset}-{digest({'cache': content_hash, 'flow': dict(params), 'source': source})}"
 
 
 def fold_name(subject: str) -> str:
