@@ -19,6 +19,11 @@ from model.akmnet import AKMNet
 from model.flowcnn import FlowCNN
 
 INPUTS = ("clip", "flow")
+#: what a flow model leaves unread: AKMNet's fields and the clip input's frame sampling and augmentation
+FLOW_IGNORES = (
+    "variant", "hidden", "width", "batch_norm", "eval_norm", "loss_separation", "loss_count",
+    "max_frames", "subtract_onset", "flip",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,7 @@ class ModelSpec:
             outputs of `model.akmnet.AKMNet`.
         min_input_size: the smallest ``input_size`` it takes.
         frame_scores: it scores every frame (b_t), so reports show key frames and apex localisation.
+        ignores: `TrainConfig` fields it and its input do not read (left out of a report's overrides).
     """
 
     name: str
@@ -63,6 +69,7 @@ class ModelSpec:
     make: Callable[[int, Any], nn.Module]
     min_input_size: int
     frame_scores: bool
+    ignores: tuple[str, ...] = ()
 
     def config_of(self, train: Any) -> Any:
         """This model's config from a `TrainConfig` (its fields of the same names)."""
@@ -76,6 +83,8 @@ MODELS: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
         ModelSpec("akmnet", "clip", AKMNetConfig, lambda n, c: AKMNet(n, **vars(c)), 64, True),
-        ModelSpec("flow-cnn", "flow", FlowCNNConfig, lambda n, c: FlowCNN(n, **vars(c)), 6, False),
+        ModelSpec(
+            "flow-cnn", "flow", FlowCNNConfig, lambda n, c: FlowCNN(n, **vars(c)), 6, False, FLOW_IGNORES
+        ),
     )
 }

@@ -37,7 +37,7 @@ def render_report(metrics: RunMetrics) -> str:
         "",
         f"- dataset: {metrics.dataset}, cache `{metrics.cache}`",
         f"- protocol: `{protocol}`: {PROTOCOL_NOTES[protocol]}",
-        f"- model `{model}`, recipe `{config.get('recipe', 'paper')}`{_overrides_text(config)}",
+        f"- model `{model}`, recipe `{config.get('recipe', 'paper')}`{overrides_text(config)}",
         f"- {shape}, {config['epochs']} epochs",
         f"- {metrics.n_samples} clips, {metrics.n_subjects} subjects, {len(classes)} classes",
         f"- configuration: {configuration_text(metrics.configuration)}",
@@ -93,8 +93,9 @@ def render_report(metrics: RunMetrics) -> str:
     return "\n".join(lines)
 
 
-def _overrides_text(config: dict) -> str:
-    """`` with overrides a=1, b=2`` for the fields where ``config`` departs from its recipe."""
+def overrides_text(config: dict) -> str:
+    """`` with a=1, b=2`` for the fields where ``config`` departs from its recipe (fields its model does
+    not read left out)."""
     from model.config import TrainConfig
     from model.recipes import overrides_of
     from pipeline.identity import SPEED_ONLY
@@ -103,7 +104,8 @@ def _overrides_text(config: dict) -> str:
         changed = overrides_of(TrainConfig.from_dict(config))
     except (TypeError, ValueError):  # a configuration of an older run
         return ""
-    changed = {k: v for k, v in changed.items() if k not in (*SPEED_ONLY, "device")}
+    unread = MODELS[config.get("model", "akmnet")].ignores
+    changed = {k: v for k, v in changed.items() if k not in (*SPEED_ONLY, "device", *unread)}
     return " with " + ", ".join(f"{k}={v}" for k, v in changed.items()) if changed else ""
 
 

@@ -1,4 +1,5 @@
-"""``FullBenchmark``: every configured dataset, cache -> LOSO -> ``work/report.md`` (wiring only)."""
+"""``FullBenchmark``: every configured dataset x every method, cache -> LOSO -> ``work/report.md``
+(wiring only)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import luigi
 
+from model.recipes import BUILTIN_SHRINK, RECIPES
 from model.summary import write_benchmark_report
 from pipeline.store import open_cache
 from tasks.cache import BuildDatasetCache
@@ -21,13 +23,33 @@ from tasks.config import (
 )
 from tasks.configfile import files_read
 from tasks.logs import running
-from tasks.params import forward
+from tasks.params import FROM_RECIPE, forward
 from tasks.train import TrainLOSO, run_name
+
+BUILTIN = "synthetic"
+
+
+def parse_methods(text: str) -> list[str]:
+    """``"default, paper, flow-cnn"`` -> the recipe names; an unknown or repeated one is a ValueError
+    listing the known."""
+    methods = [m.strip() for m in text.split(",") if m.strip()]
+    unknown = [m for m in methods if m not in RECIPES]
+    if unknown or not methods or len(set(methods)) < len(methods):
+        what = f"unknown {unknown}" if unknown else "empty" if not methods else "a method named twice"
+        raise ValueError(f"--methods {text!r}: {what}; known methods (recipes): {', '.join(RECIPES)}")
+    return methods
 
 
 class FullBenchmark(WorkdirMixin, PreprocessMixin, SyntheticMixin, TrainMixin, luigi.Task):
-    """Each dataset with a root in ``[datasets]`` (the built-in synthetic set when none has one)."""
+    """Each dataset with a root in ``[datasets]`` (the built-in synthetic set when none has one), each
+    trained with every method of ``[benchmark] methods``."""
 
+    recipe = None  # not an option here: every method is a recipe (--methods)
+    methods = luigi.Parameter(
+        default="default, paper, flow-cnn",
+        config_path={"section": "benchmark", "name": "methods"},
+        description="comma-separated training recipes (model.recipes), one report row each per dataset",
+    )
     # the cache build's own parameters, passed on to BuildDatasetCache
     processes = BuildDatasetCache.processes
     strict = BuildDatasetCache.strict
@@ -35,14 +57,26 @@ class FullBenchmark(WorkdirMixin, PreprocessMixin, SyntheticMixin, TrainMixin, l
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.cfg = train_config(self)
-        check_device(self.cfg.device)
-        self.names = list(dataset_roots()) or ["synthetic"]
-        if self.names == ["synthetic"] and self.synthetic_subjects < 2:
+        self.method_list = parse_methods(self.methods)
+        self.names = list(dataset_roots()) or [BUILTIN]
+        if self.names == [BUILTIN] and self.synthetic_subjects < 2:
             raise ValueError(
                 f"--synthetic-subjects {self.synthetic_subjects}: LOSO needs >= 2 subjects (valid: 2..99)"
             )
+        self.cfgs = {
+            (name, method): train_config(self, method, self.shrink(name, method))
+            for name in self.names
+            for method in self.method_list
+        }
+        check_device(next(iter(self.cfgs.values())).device)
         self.requires()  # every cache task validates its parameters now, before any work
+
+    def shrink(self, dataset: str, method: str) -> dict:
+        """The built-in set's shrink of ``method`` (`model.recipes.BUILTIN_SHRINK`), less any field
+        given on the command line or in ``[train]``."""
+        if dataset != BUILTIN or dataset not in self.names:
+            return {}
+        return {k: v for k, v in BUILTIN_SHRINK.get(method, {}).items() if getattr(self, k) == FROM_RECIPE}
 
     def requires(self) -> dict[str, BuildDatasetCache]:
         return {name: forward(self, BuildDatasetCache, dataset=name) for name in self.names}
@@ -52,10 +86,10 @@ class FullBenchmark(WorkdirMixin, PreprocessMixin, SyntheticMixin, TrainMixin, l
 
     def expected_runs(self) -> list[str] | None:
         """The run names of these settings on the caches (None while a cache is not built)."""
-        caches = [cache.output().path for cache in self.requires().values()]
-        if not all(Path(path).is_file() for path in caches):
+        caches = {name: cache.output().path for name, cache in self.requires().items()}
+        if not all(Path(path).is_file() for path in caches.values()):
             return None
-        return [run_name(open_cache(path), self.cfg) for path in caches]
+        return [run_name(open_cache(caches[name]), cfg) for (name, _), cfg in self.cfgs.items()]
 
     def complete(self) -> bool:
         # report.md is a fixed path: it is current only if it lists the runs of these settings
@@ -66,11 +100,17 @@ class FullBenchmark(WorkdirMixin, PreprocessMixin, SyntheticMixin, TrainMixin, l
 
     def run(self):
         caches = self.input()
-        loso = {name: forward(self, TrainLOSO, hdf5=caches[name].path) for name in self.names}
+        loso = {
+            (name, method): forward(
+                self, TrainLOSO, hdf5=caches[name].path, recipe=method, **self.shrink(name, method)
+            )
+            for name, method in self.cfgs
+        }
         yield list(loso.values())  # dynamic: TrainLOSO reads the subjects from each built cache
         with running(self, "report"):
             write_benchmark_report(
-                [(name, Path(task.output().path)) for name, task in loso.items()],
+                [(name, method, Path(task.output().path)) for (name, method), task in loso.items()],
                 self.output().path,
                 configuration=files_read(),
+                shrink={m: self.shrink(BUILTIN, m) for m in self.method_list if self.shrink(BUILTIN, m)},
             )

@@ -58,7 +58,9 @@ TrainMixin = mixin(
             choices=tuple(RECIPES),
             default="default",
             config_path={"section": "train", "name": "recipe"},
-            description="training recipe (model.recipes): default or paper; every other option overrides it",
+            description="training recipe (model.recipes): "
+            + ", ".join(RECIPES)
+            + "; every other option overrides it",
         )
     },
     parameters_of(TrainConfig, "train", skip=("recipe", "init_checkpoint_sha256"), from_recipe=True),
@@ -77,11 +79,13 @@ def preprocess_params(task: luigi.Task) -> PreprocessParams:
     )
 
 
-def train_config(task: luigi.Task) -> TrainConfig:
-    """The validated ``TrainConfig`` of a task carrying ``TrainMixin``: its recipe, with every option
-    given on the command line or in ``[train]`` applied on top."""
-    base = {**RECIPES[task.recipe], "recipe": task.recipe}
-    return build_dataclass(task, TrainConfig, base=base)
+def train_config(task: luigi.Task, recipe: str | None = None, shrink: dict | None = None) -> TrainConfig:
+    """The validated ``TrainConfig`` of a task carrying ``TrainMixin``: its recipe (or ``recipe``),
+    changed by ``shrink`` (`model.recipes.BUILTIN_SHRINK`), with every option given on the command line
+    or in ``[train]`` applied on top."""
+    recipe = recipe or task.recipe
+    base = {**RECIPES[recipe], **(shrink or {}), "recipe": recipe}
+    return build_dataclass(task, TrainConfig, base=base, recipe=recipe)
 
 
 def synthetic_params(task: luigi.Task) -> SyntheticParams:

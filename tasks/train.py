@@ -8,10 +8,12 @@ import luigi
 
 from model.config import TrainConfig
 from model.loso import aggregate, train_fold
+from model.models import MODELS
 from pipeline import identity
 from pipeline.store import CacheInfo, open_cache
 from tasks.config import TrainMixin, WorkdirMixin, check_device, train_config
 from tasks.configfile import files_read
+from tasks.flow import ComputeFlow
 from tasks.logs import running
 from tasks.params import forward
 
@@ -50,12 +52,21 @@ class TrainFold(_RunMixin, luigi.Task):
         # limit concurrent GPU folds per machine with [resources] gpu = N in luigi.cfg
         return {"gpu": 1} if self.cfg.device.startswith("cuda") else {}
 
+    def requires(self) -> list[ComputeFlow]:
+        # a flow model reads the cache's flow file, computed once per cache by its own task
+        if MODELS[self.cfg.model].input != "flow":
+            return []
+        return [ComputeFlow(hdf5=self.hdf5, workdir=self.workdir, source=self.cfg.source)]
+
     def output(self) -> luigi.LocalTarget:
         return luigi.LocalTarget(str(self.run_dir() / identity.fold_name(self.subject) / "fold.json"))
 
     def run(self) -> None:
+        flow = self.input()[0].path if self.requires() else None
         with running(self, "fold"):
-            train_fold(self.hdf5, self.subject, self.cfg, self.run_dir() / identity.fold_name(self.subject))
+            train_fold(
+                self.hdf5, self.subject, self.cfg, self.run_dir() / identity.fold_name(self.subject), flow
+            )
 
 
 class TrainLOSO(_RunMixin, luigi.Task):

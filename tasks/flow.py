@@ -1,0 +1,41 @@
+"""``ComputeFlow``: the onset -> apex flow file of a cache, for flow models (wiring only)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import luigi
+
+from pipeline import identity
+from pipeline.flow import FlowParams, compute_flow_file
+from pipeline.store import open_cache
+from tasks.cache import BuildDatasetCache
+from tasks.config import WorkdirMixin
+from tasks.logs import running
+
+
+class ComputeFlow(WorkdirMixin, luigi.Task):
+    """``work/flow/<dataset>-<digest>.h5``: named after the cache's content, the flow parameters and
+    the frames used; computed once per cache, in resumable shards, by ``--processes`` processes."""
+
+    hdf5 = luigi.Parameter(description="the HDF5 cache (BuildDatasetCache output)")
+    source = luigi.ChoiceParameter(
+        choices=("magnified", "raw"), default="magnified", description="frames the flow is computed on"
+    )
+    processes = BuildDatasetCache.processes
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.processes < 1:
+            raise ValueError(f"--processes must be >= 1, got {self.processes}")
+        if not Path(self.hdf5).is_file():
+            raise ValueError(f"--hdf5 {self.hdf5!r}: no such file")
+        cache = open_cache(self.hdf5)
+        self.name = identity.flow_name(cache.dataset, cache.content_hash, FlowParams().to_dict(), self.source)
+
+    def output(self) -> luigi.LocalTarget:
+        return luigi.LocalTarget(str(Path(self.workdir) / "flow" / f"{self.name}.h5"))
+
+    def run(self) -> None:
+        with running(self, "flow"):
+            compute_flow_file(self.hdf5, self.output().path, source=self.source, processes=self.processes)
