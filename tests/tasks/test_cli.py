@@ -211,13 +211,62 @@ def test_the_default_recipe_learns_a_separable_file(tmp_path):
     assert metrics["config"]["recipe"] == "default" and metrics["config"]["lr"] == 0.01
     assert metrics["accuracy"] >= 0.8 and metrics["n_samples"] == 36
     report = (run.parent / "report.md").read_text()
-    assert "recipe: `default` with epochs=8" in report and "![training curves](training.png)" in report
+    assert (
+        "model `akmnet`, recipe `default` with epochs=8" in report
+        and "![training curves](training.png)" in report
+    )
     assert (run.parent / "training.png").stat().st_size > 0
     history = json.loads(next(run.parent.glob("fold-*/fold.json")).read_text())["history"]
     assert len(history) == 8 and {"loss_ce", "loss_separation", "loss_count", "key_frames", "lr"} <= set(
         history[0]
     )
     assert history[-1]["loss_ce"] < history[0]["loss_ce"] and history[-1]["lr"] < history[0]["lr"]
+
+
+def test_the_flow_baseline_learns_a_separable_file_and_computes_flow_once(tmp_path):
+    """The motion file above through ``--recipe flow-cnn``: a ComputeFlow task, then the folds."""
+    cache = tmp_path / "motion.h5"
+    write_motion_cache(cache, subjects=4)
+    work = tmp_path / "work"
+    args = ["TrainLOSO", "--hdf5", str(cache), "--workdir", str(work), "--recipe", "flow-cnn"]
+    result = luigi(*args, cwd=tmp_path)
+    assert result.returncode == 0, output(result)
+    (run,) = (work / "runs").glob("*/metrics.json")
+    metrics = json.loads(run.read_text())
+    assert (metrics["config"]["model"], metrics["config"]["optimizer"]) == ("flow-cnn", "adam")
+    assert metrics["accuracy"] >= 0.8 and metrics["n_samples"] == 36
+    (flow,) = (work / "flow").glob("*.h5")
+    assert flow.name.startswith("motion-")
+    report = (run.parent / "report.md").read_text()
+    assert (
+        report.startswith("# flow-cnn LOSO run") and "Not applicable: `flow-cnn` scores no frames" in report
+    )
+    written = flow.stat().st_mtime_ns
+    again = luigi(*args, "--seed", "1", cwd=tmp_path)  # another run, the same flow file, not recomputed
+    assert again.returncode == 0, output(again)
+    assert len(list((work / "runs").glob("*/metrics.json"))) == 2 and list((work / "flow").glob("*.h5")) == [
+        flow
+    ]
+    assert flow.stat().st_mtime_ns == written
+
+
+def test_an_unknown_model_or_method_fails_when_the_task_is_built_listing_the_known(tmp_path):
+    cache = tmp_path / "blobs.h5"
+    write_blob_cache(cache, subjects=2, per_subject=2, size=64)
+    work = tmp_path / "work"
+    result = luigi("TrainLOSO", "--hdf5", str(cache), "--workdir", str(work), "--model", "lstm", cwd=tmp_path)
+    assert result.returncode == REFUSED
+    assert (
+        "TrainLOSO: --model: must be one of ('akmnet', 'flow-cnn'), got 'lstm' (TrainConfig.model)"
+        in output(result)
+    )
+    result = luigi("FullBenchmark", "--workdir", str(work), "--methods", "default, sota", cwd=tmp_path)
+    assert result.returncode == REFUSED
+    assert (
+        "--methods 'default, sota': unknown ['sota']; known methods (recipes): paper, default, flow-cnn"
+        in (output(result))
+    )
+    assert not work.exists()
 
 
 def test_recipes_and_init_checkpoint_through_the_cli(tmp_path):
@@ -278,11 +327,17 @@ def test_full_benchmark_from_a_folder_without_luigi_cfg(tmp_path):
     result = luigi("FullBenchmark", *options, cwd=tmp_path)
     assert result.returncode == 0, output(result)
     report = (work / "report.md").read_text()
-    assert "| synthetic | fixed | 10 | 2 | 5 |" in report
+    for method, model in (("default", "akmnet"), ("paper", "akmnet"), ("flow-cnn", "flow-cnn")):
+        assert f"| synthetic | {method} | {model} | fixed | 10 | 2 | 5 |" in report
     assert f"Configuration: `{SHIPPED_CFG}`." in report
-    (metrics_path,) = (work / "runs").glob("*/metrics.json")
-    metrics = json.loads(metrics_path.read_text())
+    assert "Shrunk for the built-in" not in report  # the options given replace the shrink
+    runs = sorted((work / "runs").glob("*/metrics.json"))
+    assert len(runs) == 3 and len(list((work / "flow").glob("*.h5"))) == 1
+    metrics = json.loads(runs[0].read_text())
     assert metrics["n_samples"] == 10 and sorted(metrics["per_subject"]) == ["sub01", "sub02"]
+    rows = json.loads((work / "report.json").read_text())
+    assert [(r["method"], r["model"]) for r in rows] == [("default", "akmnet"), ("paper", "akmnet"),
+                                                          ("flow-cnn", "flow-cnn")]  # fmt: skip
     assert any((work / "logs").iterdir())
     again = luigi("FullBenchmark", *options, cwd=tmp_path)
     assert again.returncode == 0 and "complete ones were encountered" in output(again)
@@ -292,6 +347,11 @@ def test_full_benchmark_from_a_folder_without_luigi_cfg(tmp_path):
               "max_frames": 4, "batch_size": 4}  # fmt: skip
     assert FullBenchmark(**params).complete()
     assert not FullBenchmark(**{**params, "epochs": 2}).complete()
+    assert not FullBenchmark(**{**params, "methods": "default, flow-cnn"}).complete()
+    # the built-in set's shrink of the paper recipe, less what was given
+    given = {k: v for k, v in params.items() if k not in ("epochs", "max_frames")}
+    assert FullBenchmark(**given).shrink("synthetic", "paper") == {"epochs": 10, "max_frames": 8}
+    assert FullBenchmark(**given).shrink("synthetic", "default") == {}
 
 
 def test_the_readme_build_command_parses_dataset_and_names_an_unknown_one(tmp_path, casme2_root):

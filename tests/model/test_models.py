@@ -1,0 +1,57 @@
+"""The model registry and the flow baseline's network."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from model.config import TrainConfig
+from model.flowcnn import FlowCNN, pooled_side
+from model.models import MODELS, AKMNetConfig, FlowCNNConfig
+from model.recipes import recipe_config
+from model.report import overrides_text
+from model.train import build_model, optimizer_of
+from pipeline.validation import ParamError
+
+
+def test_each_model_builds_from_its_own_config():
+    flow = recipe_config("flow-cnn")
+    assert MODELS["flow-cnn"].config_of(flow) == FlowCNNConfig(input_size=28, dropout=0.5)
+    assert MODELS["akmnet"].config_of(TrainConfig()) == AKMNetConfig(
+        variant="akm",
+        hidden=32,
+        dropout=0.5,
+        width=64,
+        batch_norm="clip",
+        eval_norm="running",
+        input_size=128,
+    )
+    model = build_model(5, flow)
+    again = build_model(5, flow)  # same seed, same weights
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
+    assert isinstance(model, FlowCNN) and not model.uses_key_frames
+    assert model(torch.randn(4, 3, 28, 28))["logits"].shape == (4, 5)
+    assert isinstance(optimizer_of(model, flow), torch.optim.Adam)
+    assert isinstance(optimizer_of(model, TrainConfig()), torch.optim.SGD)
+
+
+def test_flow_cnn_shapes_and_input_checks():
+    assert pooled_side(28) == 5 and pooled_side(64) == 11
+    net = FlowCNN(3, input_size=64)
+    assert net.fc.in_features == 16 * 11 * 11
+    assert net(torch.randn(2, 3, 64, 64))["logits"].shape == (2, 3)
+    with pytest.raises(ValueError, match=r"expected a flow image \(B, 3, S, S\)"):
+        net(torch.randn(2, 5, 1, 64, 64))
+    with pytest.raises(ParamError, match="input_size"):
+        TrainConfig(model="flow-cnn", input_size=5)
+    with pytest.raises(ParamError, match=r"an integer >= 64 \(model akmnet\)"):
+        TrainConfig(input_size=28)
+    with pytest.raises(ParamError, match="model"):
+        TrainConfig(model="lstm")
+
+
+def test_overrides_leave_out_what_the_model_does_not_read():
+    cfg = recipe_config("flow-cnn", epochs=5, max_frames=4, variant="all").to_dict()
+    assert overrides_text(cfg) == " with epochs=5"
+    cfg = recipe_config("default", epochs=5, max_frames=4).to_dict()
+    assert overrides_text(cfg) == " with epochs=5, max_frames=4"
