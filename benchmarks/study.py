@@ -7,6 +7,8 @@ Parts (see docs/STUDY.md for the results and their reading)::
     python benchmarks/study.py protocol  [--seeds 0 1]  # fixed vs reference-optimistic, identical runs
     python benchmarks/study.py keyframes [--seeds 0 1]  # AKMNet frame-selection variants, apex error
     python benchmarks/study.py alignment [--seeds 0 1]  # per-clip / per-frame / no alignment, 3 px drift
+    python benchmarks/study.py flow-dev                 # choose the flow-cnn recipe (seed 100)
+    python benchmarks/study.py methods   [--seeds 0 1]  # every benchmark method, as make run trains them
 
 Each generator seed is also the training seed. Everything is kept under ``--work`` (default
 ``work/study``): datasets ``data/``, caches ``cache/`` (+ QC in ``qc/``), LOSO runs ``runs/``; a rerun
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -32,6 +35,7 @@ from study.probe import probe_cache
 
 from model.config import TrainConfig
 from model.loso import run_loso
+from model.recipes import BUILTIN_SHRINK, recipe_config
 from pipeline.build import build_cache
 from pipeline.datasets import load_manifest
 from pipeline.faces import FaceParams
@@ -461,8 +465,79 @@ def crop_drift(h5: Path) -> dict:
     return {"drift_px": float(np.median(last))}
 
 
+#: flow-dev part: flow-cnn recipe candidates on the development seed (changes to the flow-cnn recipe)
+FLOW_CANDIDATES: dict[str, dict] = {
+    "adam 1e-3, 100 epochs": {"epochs": 100},
+    "adam 1e-3, 50 epochs (chosen)": {},
+    "adam 5e-5 (STSTNet's), 100 epochs": {"epochs": 100, "lr": 5e-5},
+}
+METHODS = ("default", "paper", "flow-cnn")
+
+
+def part_flow_dev(study: Study, seeds: list[int]) -> None:
+    """flow-cnn recipe candidates on the development seed, every fold, the shipped magnification."""
+    h5 = study.cache(study.dataset(DEV_SEED), MagnifyParams().alpha)
+    rows = []
+    for name, change in FLOW_CANDIDATES.items():
+        cfg = recipe_config("flow-cnn", seed=DEV_SEED, threads=1, **change)
+        rows.append({"candidate": name, "seed": DEV_SEED, **scores(study.run(h5, cfg))})
+    note = f"shipped magnification, amplitude 1 px, seed {DEV_SEED}, all 8 folds"
+    study.write("flow-dev", rows, ["candidate"], "python benchmarks/study.py flow-dev", note)
+
+
+def method_config(method: str, seed: int, **change) -> TrainConfig:
+    """``method``'s recipe as the built-in run trains it (`BUILTIN_SHRINK`), on ``seed``."""
+    return recipe_config(method, **{**BUILTIN_SHRINK.get(method, {}), "seed": seed, "threads": 1, **change})
+
+
+def part_methods(study: Study, seeds: list[int]) -> None:
+    """Every method of the benchmark on the built-in set (the shipped magnification), as ``make run``
+    trains them; the AKMNet default recipe with per-clip vs running batch-norm statistics at evaluation
+    and initialised from a checkpoint of another seed; flow-cnn on un-magnified and on unaligned caches."""
+    alpha = MagnifyParams().alpha
+    rows = []
+    for seed in seeds:
+        data = study.dataset(seed)
+        h5 = study.cache(data, alpha)
+        runs = {}
+        for method in METHODS:
+            runs[method] = run_dir_of(study, h5, method_config(method, seed))
+            rows.append(method_row(study, h5, method, method_config(method, seed), "shipped", "clip"))
+            copy_curves(study, runs[method], f"methods-s{seed}-{method}-training.png")
+        rows.append(method_row(study, h5, "default, eval_norm running", method_config("default", seed, eval_norm="running"), "shipped", "clip"))  # fmt: skip
+        rows.append(method_row(study, study.cache(data, 0.0), "flow-cnn", method_config("flow-cnn", seed), "none (alpha 0)", "clip"))  # fmt: skip
+        rows.append(method_row(study, study.cache(data, alpha, "none"), "flow-cnn", method_config("flow-cnn", seed), "shipped", "none"))  # fmt: skip
+    for seed, other in zip(seeds, seeds[1:] + seeds[:1]):
+        if other == seed:
+            continue
+        h5 = study.cache(study.dataset(other), alpha)  # a default-recipe checkpoint of the other seed
+        checkpoint = run_dir_of(study, h5, method_config("default", other)) / "fold-sub01" / "checkpoint.pt"
+        cfg = method_config("default", seed, init_checkpoint=str(checkpoint))
+        name = f"default, init from seed {other} (fold sub01)"
+        rows.append(method_row(study, study.cache(study.dataset(seed), alpha), name, cfg, "shipped", "clip"))
+    note = (
+        f"amplitude 1 px, head drift 0.8 px; `paper` shrunk as in `make run` ({BUILTIN_SHRINK['paper']}); "
+        "ce_first / ce_last: training cross-entropy of the first and last epoch, mean over folds"
+    )
+    study.write("methods", rows, ["method", "magnification", "faces"], command("methods", seeds), note)
+
+
+def method_row(study: Study, h5: Path, method: str, cfg: TrainConfig, magnification: str, faces: str) -> dict:
+    metrics = study.run(h5, cfg)
+    first, last = training_curve(run_dir_of(study, h5, cfg))
+    row = {"method": method, "magnification": magnification, "faces": faces, "seed": cfg.seed}
+    return row | scores(metrics) | {"ce_first": first, "ce_last": last}
+
+
+def copy_curves(study: Study, run_dir: Path, name: str) -> None:
+    study.out.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(run_dir / "training.png", study.out / name)
+
+
 PARTS: dict[str, Callable[..., None]] = {
     "dev": part_dev,
+    "flow-dev": part_flow_dev,
+    "methods": part_methods,
     "magnify": part_magnify,
     "protocol": part_protocol,
     "keyframes": part_keyframes,
@@ -490,7 +565,7 @@ def main(argv: list[str] | None = None) -> None:
         help="magnify, alignment: caches and the linear probe only, no AKMNet",
     )
     args = parser.parse_args(argv)
-    if args.part != "dev" and DEV_SEED in args.seeds:
+    if args.part not in ("dev", "flow-dev") and DEV_SEED in args.seeds:
         parser.error(f"seed {DEV_SEED} is the development seed; the study uses other seeds")
     study = Study(args.work, args.out, args.workers)
     if args.part == "magnify":
