@@ -352,6 +352,14 @@ def test_full_benchmark_from_a_folder_without_luigi_cfg(tmp_path):
     given = {k: v for k, v in params.items() if k not in ("epochs", "max_frames")}
     assert FullBenchmark(**given).shrink("synthetic", "paper") == {"epochs": 10, "max_frames": 8}
     assert FullBenchmark(**given).shrink("synthetic", "default") == {}
+    one = luigi("FullBenchmark", *options, "--methods", "flow-cnn", "--model", "flow-cnn", "--optimizer", "sgd",
+                cwd=tmp_path)  # fmt: skip
+    assert one.returncode == 0, output(one)
+    (row,) = json.loads((work / "report.json").read_text())
+    assert (row["method"], row["model"]) == ("flow-cnn", "flow-cnn") and "optimizer=sgd" in row["overrides"]
+    assert (
+        json.loads((work / "runs" / row["run"] / "metrics.json").read_text())["config"]["optimizer"] == "sgd"
+    )
 
 
 def test_the_readme_build_command_parses_dataset_and_names_an_unknown_one(tmp_path, casme2_root):
