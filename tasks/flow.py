@@ -8,6 +8,7 @@ import luigi
 
 from pipeline import identity
 from pipeline.flow import FlowParams, compute_flow_file
+from pipeline.flow.qc import plot_flow_examples
 from pipeline.store import open_cache
 from tasks.cache import BuildDatasetCache
 from tasks.config import WorkdirMixin
@@ -16,7 +17,8 @@ from tasks.logs import running
 
 class ComputeFlow(WorkdirMixin, luigi.Task):
     """``work/flow/<dataset>-<digest>.h5``: named after the cache's content, the flow parameters and
-    the frames used; computed once per cache, in resumable shards, by ``--processes`` processes."""
+    the frames used; computed once per cache, in resumable shards, by ``--processes`` processes. A QC
+    figure of a few clips' flow goes beside it (``<name>.png``)."""
 
     hdf5 = luigi.Parameter(description="the HDF5 cache (BuildDatasetCache output)")
     source = luigi.ChoiceParameter(
@@ -39,3 +41,4 @@ class ComputeFlow(WorkdirMixin, luigi.Task):
     def run(self) -> None:
         with running(self, "flow"):
             compute_flow_file(self.hdf5, self.output().path, source=self.source, processes=self.processes)
+            plot_flow_examples(self.output().path, self.hdf5, Path(self.output().path).with_suffix(".png"))

@@ -236,7 +236,7 @@ def test_the_flow_baseline_learns_a_separable_file_and_computes_flow_once(tmp_pa
     assert (metrics["config"]["model"], metrics["config"]["optimizer"]) == ("flow-cnn", "adam")
     assert metrics["accuracy"] >= 0.8 and metrics["n_samples"] == 36
     (flow,) = (work / "flow").glob("*.h5")
-    assert flow.name.startswith("motion-")
+    assert flow.name.startswith("motion-") and flow.with_suffix(".png").stat().st_size > 0  # its QC figure
     report = (run.parent / "report.md").read_text()
     assert (
         report.startswith("# flow-cnn LOSO run") and "Not applicable: `flow-cnn` scores no frames" in report
