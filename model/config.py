@@ -25,7 +25,8 @@ class TrainConfig:
         recipe: the name of the recipe these values started from (`model.recipes.RECIPES`; a record,
             the values are the fields).
         model: the model trained (`model.models.MODELS`: ``akmnet``, ``flow-cnn``); each reads the
-            fields of its own config (`model.models.ModelSpec.config`), the others are unused by it.
+            fields of its own config (`model.models.ModelSpec.config`); the fields it declares unread
+            (`ModelSpec.ignores`) are set to their defaults, so that they do not change a run's name.
         optimizer: ``sgd`` (the reference: ``lr``, ``momentum``, ``weight_decay``) or ``adam``
             (``lr``, ``weight_decay``; STSTNet's).
         epochs: training epochs per fold (reference: 40).
@@ -152,6 +153,8 @@ class TrainConfig:
                 self.variant,
             ) from err
         need(self.model in MODELS, "model", f"one of {tuple(MODELS)}")
+        for name in MODELS[self.model].ignores:  # unread by this model: at their defaults, so that
+            object.__setattr__(self, name, _DEFAULTS[name])  # they do not change the run's name
         need(self.optimizer in OPTIMIZERS, "optimizer", f"one of {OPTIMIZERS}")
         least = MODELS[self.model].min_input_size
         need(
@@ -208,3 +211,7 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"TrainConfig: unknown parameter(s) {unknown}")
         return cls(**values)
+
+
+#: every field's default (what a model's unread fields are set to)
+_DEFAULTS = {f.name: f.default for f in fields(TrainConfig)}

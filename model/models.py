@@ -60,7 +60,8 @@ class ModelSpec:
             outputs of `model.akmnet.AKMNet`.
         min_input_size: the smallest ``input_size`` it takes.
         frame_scores: it scores every frame (b_t), so reports show key frames and apex localisation.
-        ignores: `TrainConfig` fields it and its input do not read (left out of a report's overrides).
+        ignores: `TrainConfig` fields it and its input do not read (`TrainConfig` sets them to their
+            defaults, so that they do not change a run's name).
     """
 
     name: str

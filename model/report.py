@@ -94,8 +94,7 @@ def render_report(metrics: RunMetrics) -> str:
 
 
 def overrides_text(config: dict) -> str:
-    """`` with a=1, b=2`` for the fields where ``config`` departs from its recipe (fields its model does
-    not read left out)."""
+    """`` with a=1, b=2`` for the fields where ``config`` departs from its recipe."""
     from model.config import TrainConfig
     from model.recipes import overrides_of
     from pipeline.identity import SPEED_ONLY
@@ -104,8 +103,7 @@ def overrides_text(config: dict) -> str:
         changed = overrides_of(TrainConfig.from_dict(config))
     except (TypeError, ValueError):  # a configuration of an older run
         return ""
-    unread = MODELS[config.get("model", "akmnet")].ignores
-    changed = {k: v for k, v in changed.items() if k not in (*SPEED_ONLY, "device", *unread)}
+    changed = {k: v for k, v in changed.items() if k not in (*SPEED_ONLY, "device")}
     return " with " + ", ".join(f"{k}={v}" for k, v in changed.items()) if changed else ""
 
 

@@ -11,6 +11,7 @@ from model.models import MODELS, AKMNetConfig, FlowCNNConfig
 from model.recipes import recipe_config
 from model.report import overrides_text
 from model.train import build_model, optimizer_of
+from pipeline.identity import run_name
 from pipeline.validation import ParamError
 
 
@@ -50,8 +51,16 @@ def test_flow_cnn_shapes_and_input_checks():
         TrainConfig(model="lstm")
 
 
-def test_overrides_leave_out_what_the_model_does_not_read():
-    cfg = recipe_config("flow-cnn", epochs=5, max_frames=4, variant="all").to_dict()
-    assert overrides_text(cfg) == " with epochs=5"
-    cfg = recipe_config("default", epochs=5, max_frames=4).to_dict()
-    assert overrides_text(cfg) == " with epochs=5, max_frames=4"
+def test_what_a_model_does_not_read_changes_neither_its_name_nor_its_report():
+    given = recipe_config("flow-cnn", epochs=5, max_frames=4, variant="all", subtract_onset=True)
+    assert (given.max_frames, given.variant, given.subtract_onset) == (None, "akm", False)
+    plain = recipe_config("flow-cnn", epochs=5)
+    assert run_name("d", "hash", given.to_dict()) == run_name("d", "hash", plain.to_dict())
+    assert overrides_text(given.to_dict()) == " with epochs=5"
+    assert run_name("d", "hash", recipe_config("default", max_frames=4).to_dict()) != run_name(
+        "d", "hash", recipe_config("default").to_dict()
+    )
+    assert (
+        overrides_text(recipe_config("default", epochs=5, max_frames=4).to_dict())
+        == " with epochs=5, max_frames=4"
+    )
