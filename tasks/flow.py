@@ -33,6 +33,8 @@ class ComputeFlow(WorkdirMixin, luigi.Task):
         if not Path(self.hdf5).is_file():
             raise ValueError(f"--hdf5 {self.hdf5!r}: no such file")
         cache = open_cache(self.hdf5)
+        if self.source == "raw" and not cache.has_raw:
+            raise ValueError(f"--source raw: {self.hdf5} was built without --keep-raw (valid: magnified)")
         self.name = identity.flow_name(cache.dataset, cache.content_hash, FlowParams().to_dict(), self.source)
 
     def output(self) -> luigi.LocalTarget:

@@ -36,6 +36,8 @@ class _RunMixin(WorkdirMixin, TrainMixin):
         if not Path(self.hdf5).is_file():
             raise ValueError(f"--hdf5 {self.hdf5!r}: no such file")
         self.cache = open_cache(self.hdf5)  # validates the file (CacheError names it)
+        if self.cfg.source == "raw" and not self.cache.has_raw:
+            raise ValueError(f"--source raw: {self.hdf5} was built without --keep-raw (valid: magnified)")
         self.run_id = run_name(self.cache, self.cfg)
 
     def run_dir(self) -> Path:

@@ -260,6 +260,10 @@ def test_an_unknown_model_or_method_fails_when_the_task_is_built_listing_the_kno
         "TrainLOSO: --model: must be one of ('akmnet', 'flow-cnn'), got 'lstm' (TrainConfig.model)"
         in output(result)
     )
+    result = luigi("TrainLOSO", "--hdf5", str(cache), "--workdir", str(work), "--recipe", "flow-cnn", "--source",
+                   "raw", cwd=tmp_path)  # fmt: skip
+    assert result.returncode == REFUSED
+    assert f"--source raw: {cache} was built without --keep-raw (valid: magnified)" in output(result)
     result = luigi("FullBenchmark", "--workdir", str(work), "--methods", "default, sota", cwd=tmp_path)
     assert result.returncode == REFUSED
     assert (
