@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pipeline.identity import digest  # noqa: E402
+from pipeline.synthetic import SHEET_HEADER  # noqa: E402
 from pipeline.synthetic.motion import envelope  # noqa: E402
 from pipeline.synthetic.subjects import detect_face, source_image  # noqa: E402
 
@@ -55,15 +56,7 @@ MOTIONS = {
     "all": ((5.0, 4.0), 2.0, 3.0, 1.0, 0.0),
 }
 BROW_PX = 1.5
-HEADER = [
-    "Subject",
-    "Filename",
-    "OnsetFrame",
-    "ApexFrame",
-    "OffsetFrame",
-    "Action Units",
-    "Estimated Emotion",
-]
+HEADER = [name for name in SHEET_HEADER if name is not None]  # the CASME II sheet, no blank columns
 
 
 def bump(shape: tuple[int, int], centre: np.ndarray, radius: tuple[float, float]) -> np.ndarray:

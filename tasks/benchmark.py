@@ -112,5 +112,5 @@ class FullBenchmark(WorkdirMixin, PreprocessMixin, SyntheticMixin, TrainMixin, l
                 [(name, method, Path(task.output().path)) for (name, method), task in loso.items()],
                 self.output().path,
                 configuration=files_read(),
-                shrink={m: self.shrink(BUILTIN, m) for m in self.method_list if self.shrink(BUILTIN, m)},
+                shrink={m: fields for m in self.method_list if (fields := self.shrink(BUILTIN, m))},
             )

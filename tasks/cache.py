@@ -16,6 +16,7 @@ from tasks.config import (
     SyntheticMixin,
     WorkdirMixin,
     check_device,
+    check_processes,
     dataset_root,
     preprocess_params,
     synthetic_params,
@@ -97,8 +98,7 @@ class BuildDatasetCache(WorkdirMixin, PreprocessMixin, SyntheticMixin, luigi.Tas
                 f"--grouping {self.params.grouping!r} is unknown for {self.dataset}; "
                 f"known: {', '.join(list_groupings(self.dataset))}"
             )
-        if self.processes < 1:
-            raise ValueError(f"--processes must be >= 1, got {self.processes}")
+        check_processes(self.processes)
         check_band(self.dataset, self.params.magnify)
         self.magnifier_device = check_device(self.magnify_device, "--magnify-device")
         root = self.dataset_root()

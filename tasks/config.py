@@ -131,3 +131,18 @@ def check_device(device: str, option: str = "--device") -> str:
     except (ValueError, RuntimeError) as err:
         reason = str(err).removeprefix(f"device {device!r}: ")
         raise ValueError(f"{option} {device!r}: {reason}") from None
+
+
+def check_processes(processes: int) -> int:
+    """``--processes`` when >= 1, else a ValueError naming the option."""
+    if processes < 1:
+        raise ValueError(f"--processes must be >= 1, got {processes}")
+    return processes
+
+
+def check_source(source: str, cache, hdf5: str) -> str:
+    """``--source`` when ``cache`` (a `pipeline.store.CacheInfo`) holds those frames, else a ValueError
+    naming the option and the file."""
+    if source == "raw" and not cache.has_raw:
+        raise ValueError(f"--source raw: {hdf5} was built without --keep-raw (valid: magnified)")
+    return source

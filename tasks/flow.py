@@ -11,7 +11,7 @@ from pipeline.flow import FlowParams, compute_flow_file
 from pipeline.flow.qc import plot_flow_examples
 from pipeline.store import open_cache
 from tasks.cache import BuildDatasetCache
-from tasks.config import WorkdirMixin
+from tasks.config import WorkdirMixin, check_processes, check_source
 from tasks.logs import running
 
 
@@ -28,13 +28,11 @@ class ComputeFlow(WorkdirMixin, luigi.Task):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        if self.processes < 1:
-            raise ValueError(f"--processes must be >= 1, got {self.processes}")
+        check_processes(self.processes)
         if not Path(self.hdf5).is_file():
             raise ValueError(f"--hdf5 {self.hdf5!r}: no such file")
         cache = open_cache(self.hdf5)
-        if self.source == "raw" and not cache.has_raw:
-            raise ValueError(f"--source raw: {self.hdf5} was built without --keep-raw (valid: magnified)")
+        check_source(self.source, cache, self.hdf5)
         self.name = identity.flow_name(cache.dataset, cache.content_hash, FlowParams().to_dict(), self.source)
 
     def output(self) -> luigi.LocalTarget:

@@ -11,7 +11,7 @@ from model.loso import aggregate, train_fold
 from model.models import MODELS
 from pipeline import identity
 from pipeline.store import CacheInfo, open_cache
-from tasks.config import TrainMixin, WorkdirMixin, check_device, train_config
+from tasks.config import TrainMixin, WorkdirMixin, check_device, check_source, train_config
 from tasks.configfile import files_read
 from tasks.flow import ComputeFlow
 from tasks.logs import running
@@ -36,8 +36,7 @@ class _RunMixin(WorkdirMixin, TrainMixin):
         if not Path(self.hdf5).is_file():
             raise ValueError(f"--hdf5 {self.hdf5!r}: no such file")
         self.cache = open_cache(self.hdf5)  # validates the file (CacheError names it)
-        if self.cfg.source == "raw" and not self.cache.has_raw:
-            raise ValueError(f"--source raw: {self.hdf5} was built without --keep-raw (valid: magnified)")
+        check_source(self.cfg.source, self.cache, self.hdf5)
         self.run_id = run_name(self.cache, self.cfg)
 
     def run_dir(self) -> Path:

@@ -26,7 +26,7 @@ import numpy as np
 from tqdm import tqdm
 
 from pipeline.atomic import atomic_path
-from pipeline.store import CacheInfo, clip_key, open_cache
+from pipeline.store import CacheInfo, ClipInfo, clip_key, open_cache
 
 from .compute import FlowParams, flow_apex, onset_apex_flow
 
@@ -55,15 +55,14 @@ class FlowInfo:
 ARRAYS = {"magnified": "frames", "raw": "raw"}
 
 
-def _shard_flows(task: tuple[str, list[int], dict, str]) -> dict[str, np.ndarray]:
-    """Worker: the flows of clip indices ``task[1]`` of cache ``task[0]`` (one OpenCV thread)."""
-    cache_path, indices, params, source = task
+def _shard_flows(task: tuple[str, list[tuple[int, ClipInfo]], dict, str]) -> dict[str, np.ndarray]:
+    """Worker: the flows of the ``(index, clip)`` pairs ``task[1]`` of cache ``task[0]`` (one OpenCV
+    thread)."""
+    cache_path, clips, params, source = task
     cv2.setNumThreads(1)
-    info = open_cache(cache_path)
     out = {}
     with h5py.File(cache_path, "r") as f:
-        for i in indices:
-            clip = info.clips[i]
+        for i, clip in clips:
             apex = flow_apex(clip.onset, clip.apex, clip.offset)
             frames = f["clips"][clip_key(clip.sample_id)][ARRAYS[source]]
             out[f"c{i}"] = onset_apex_flow(frames[clip.onset], frames[apex], FlowParams(**params))
@@ -114,7 +113,7 @@ def compute_flow_file(
         log.info(
             "%s: resuming, %d of %d shards already computed", out_path, len(shards) - len(todo), len(shards)
         )
-    jobs = [(str(cache_path), shards[k], params.__dict__, source) for k in todo]
+    jobs = [(str(cache_path), [(i, info.clips[i]) for i in shards[k]], params.__dict__, source) for k in todo]
     with _pool(processes) as pool:
         results = pool.imap(_shard_flows, jobs) if pool else map(_shard_flows, jobs)
         for k, flows in tqdm(zip(todo, results), total=len(todo), desc=f"flow {info.dataset}", disable=None):
