@@ -14,6 +14,7 @@ from pipeline.validation import ParamError, require
 PROTOCOLS = ("fixed", "inner-val", "reference-optimistic")
 LR_SCHEDULES = ("reference", "cosine")
 OPTIMIZERS = ("sgd", "adam")
+BALANCES = ("none", "oversample")
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,12 @@ class TrainConfig:
             (`ModelSpec.ignores`) are set to their defaults, so that they do not change a run's name.
         optimizer: ``sgd`` (the reference: ``lr``, ``momentum``, ``weight_decay``) or ``adam``
             (``lr``, ``weight_decay``; STSTNet's).
+        grouping: the class grouping the cache's emotions are mapped to (`pipeline.datasets.regroup`):
+            ``default`` (the dataset's default grouping), ``paper`` (the AKMNet paper's, e.g.
+            ``akmnet-4class``) or a grouping named in the dataset's spec; tasks record the resolved name.
+        balance: ``none`` (the training clips as they come) or ``oversample`` (every epoch, each class
+            drawn up to the largest class's count, as the paper balances its training set;
+            `model.sampling.balanced_order`).
         epochs: training epochs per fold (reference: 40).
         lr, momentum, weight_decay: SGD parameters (reference: 1e-3, 0.9, 5e-4).
         lr_schedule: ``reference`` (the reference's CosineAnnealingLR, stepped past its T_max: periodic
@@ -80,6 +87,8 @@ class TrainConfig:
     recipe: str = "paper"
     model: str = "akmnet"
     optimizer: str = "sgd"
+    grouping: str = "default"
+    balance: str = "none"
     epochs: int = 40
     lr: float = 1e-3
     momentum: float = 0.9
@@ -156,6 +165,8 @@ class TrainConfig:
         for name in MODELS[self.model].ignores:  # unread by this model: at their defaults, so that
             object.__setattr__(self, name, _DEFAULTS[name])  # they do not change the run's name
         need(self.optimizer in OPTIMIZERS, "optimizer", f"one of {OPTIMIZERS}")
+        need(isinstance(self.grouping, str) and bool(self.grouping), "grouping", "a grouping name")
+        need(self.balance in BALANCES, "balance", f"one of {BALANCES}")
         least = MODELS[self.model].min_input_size
         need(
             isinstance(self.input_size, int) and self.input_size >= least,

@@ -27,25 +27,33 @@ from model.metrics import apex_localisation, classification_metrics, per_subject
 from model.models import MODELS
 from model.report import render_report
 from model.results import KeyframeClip, RunMetrics
-from model.train import build_model, fit, predict, resolve_device, use_threads
+from model.train import build_model, describe_init, fit, predict, resolve_device, use_threads
 from pipeline.atomic import atomic_path, write_text
+from pipeline.datasets.regroup import grouped_cache
 from pipeline.identity import FOLD_PREFIX, fold_name, train_identity
 
 log = logging.getLogger(__name__)
 
 
-def _datasets(h5_path, cfg: TrainConfig, *, subjects=None, exclude=None, train: bool, flow_path=None):
-    """The model's input (`ModelSpec.input`) of the chosen subjects: clips or flow images."""
+def _datasets(info, cfg: TrainConfig, *, subjects=None, exclude=None, train: bool, flow_path=None):
+    """The model's input (`ModelSpec.input`) of the chosen subjects of cache ``info`` (as grouped by
+    ``cfg.grouping``): clips or flow images."""
     if MODELS[cfg.model].input == "flow":
         from pipeline.flow import FlowDataset
 
         return FlowDataset(
-            flow_path, h5_path, subjects=subjects, exclude_subjects=exclude, input_size=cfg.input_size
+            flow_path,
+            info.path,
+            subjects=subjects,
+            exclude_subjects=exclude,
+            input_size=cfg.input_size,
+            info=info,
         )
     from pipeline.store import ClipDataset
 
     return ClipDataset(
-        h5_path,
+        info.path,
+        info=info,
         subjects=subjects,
         exclude_subjects=exclude,
         source=cfg.source,
@@ -82,11 +90,9 @@ def train_fold(
     ``out_dir/fold.json`` already records a finished fold with the same configuration.
     Returns the fold summary (also written to ``fold.json``).
     """
-    from pipeline.store import open_cache
-
     out_dir = Path(out_dir)
     summary_path = out_dir / "fold.json"
-    info = open_cache(h5_path)
+    info = grouped_cache(h5_path, cfg.grouping)
     if summary_path.exists():
         summary = json.loads(summary_path.read_text())
         same_training = train_identity(summary.get("config", {})) == train_identity(cfg.to_dict())
@@ -96,7 +102,7 @@ def train_fold(
         raise ValueError(f"{h5_path}: subject {subject!r} not in the cache (subjects: {info.subjects})")
     if MODELS[cfg.model].input == "flow" and flow_path is None:
         raise ValueError(f"model {cfg.model!r} reads the cache's flow file: give flow_path (ComputeFlow)")
-    datasets = functools.partial(_datasets, h5_path, cfg, flow_path=flow_path)
+    datasets = functools.partial(_datasets, info, cfg, flow_path=flow_path)
     out_dir.mkdir(parents=True, exist_ok=True)
     use_threads(cfg)  # before any model is built
     device = resolve_device(cfg.device)
@@ -130,12 +136,10 @@ def train_fold(
 
     model = build_model(num_classes, cfg)
     train_set = datasets(exclude=[subject], train=True)
-    on_epoch = None
-    if cfg.protocol == "reference-optimistic":
 
-        def on_epoch(epoch, model):
-            p = predict(model, test_set, cfg, device)
-            return {"test_accuracy": float(np.mean(np.equal(p["labels"], p["preds"]))), "test_predictions": p}
+    def on_epoch(epoch, model):  # the test subject after every epoch; it never influences training
+        p = predict(model, test_set, cfg, device)
+        return {"test_accuracy": float(np.mean(np.equal(p["labels"], p["preds"]))), "test_predictions": p}
 
     history = fit(
         model,
@@ -146,15 +150,16 @@ def train_fold(
         on_epoch=on_epoch,
         tag=f"{cfg.protocol} {subject}",
     )
+    per_epoch = [r.pop("test_predictions") for r in history]
+    write_text(
+        out_dir / "epoch_predictions.json",
+        json.dumps({"labels": per_epoch[-1]["labels"], "preds": [p["preds"] for p in per_epoch]}),
+    )
     if cfg.protocol == "reference-optimistic":
-        first = min(cfg.optimistic_min_epoch or max(1, cfg.epochs // 4), cfg.epochs)
-        best = max(
-            (r for r in history if r["epoch"] >= first), key=lambda r: (r["test_accuracy"], r["epoch"])
-        )
-        preds, selected_epoch = best["test_predictions"], best["epoch"]
-        history = [{k: v for k, v in r.items() if k != "test_predictions"} for r in history]
+        selected_epoch = optimistic_epoch([r["test_accuracy"] for r in history], optimistic_from(cfg))
     else:
-        preds, selected_epoch = predict(model, test_set, cfg, device), epochs
+        selected_epoch = epochs
+    preds = per_epoch[selected_epoch - 1]
 
     preds["label_names"] = [info.classes[i] for i in preds["labels"]]
     preds["pred_names"] = [info.classes[i] for i in preds["preds"]]
@@ -169,6 +174,9 @@ def train_fold(
         "n_test": len(test_set),
         "train_subjects": train_subjects,
         "classes": list(info.classes),
+        "grouping": info.grouping,
+        "left_out": info.left_out,
+        "init": describe_init(cfg),
         "dataset": info.dataset,
         "cache": str(h5_path),
         "params_hash": info.params_hash,
@@ -181,6 +189,20 @@ def train_fold(
     write_text(summary_path, json.dumps(summary, indent=1))
     log.info("fold %s finished: %d test clips, written to %s", subject, len(test_set), out_dir)
     return summary
+
+
+def optimistic_from(cfg: TrainConfig) -> int:
+    """The first epoch the optimistic selection considers: ``optimistic_min_epoch``, or a quarter of the
+    epochs (the reference's 10 of 40), at least 1 and at most ``epochs``."""
+    return min(cfg.optimistic_min_epoch or max(1, cfg.epochs // 4), cfg.epochs)
+
+
+def optimistic_epoch(test_accuracy: list[float], first: int) -> int:
+    """The reference's choice: the 1-based epoch with the best test accuracy from epoch ``first`` on
+    (the latest of equals, as its ``>=`` update does; from the last epoch when a fold ran fewer than
+    ``first``). It reads the test subject: optimistic."""
+    first = min(first, len(test_accuracy))
+    return max(range(first, len(test_accuracy) + 1), key=lambda e: (test_accuracy[e - 1], e))
 
 
 def _prediction_frame(preds: dict, classes: list[str]) -> pd.DataFrame:
@@ -223,6 +245,31 @@ def _pick_keyframe_clips(preds: dict, n: int) -> list[int]:
     return chosen
 
 
+def optimistic_scores(folds: list[Path], summaries: list[dict], num_classes: int) -> dict:
+    """Both readings of one run, from each fold's ``epoch_predictions.json``: ``fixed`` (the last epoch
+    trained) and ``reference-optimistic`` (each fold's best epoch on its test subject from
+    `optimistic_from` on, as the AKMNet reference selects; leaks the test subject). Each holds pooled
+    ``accuracy``, ``uf1``, ``uar`` and ``fold_epochs``; ``from_epoch`` is the optimistic window's start."""
+    cfg = TrainConfig.from_dict(summaries[0]["config"])
+    first = optimistic_from(cfg)
+    labels: list[int] = []
+    chosen: dict[str, list[int]] = {"fixed": [], "reference-optimistic": []}
+    epochs: dict[str, dict[str, int]] = {"fixed": {}, "reference-optimistic": {}}
+    for fold, summary in zip(folds, summaries):
+        saved = json.loads((fold / "epoch_predictions.json").read_text())
+        accuracy = [r["test_accuracy"] for r in summary["history"]]
+        best = optimistic_epoch(accuracy, first)
+        for name, epoch in (("fixed", len(accuracy)), ("reference-optimistic", best)):
+            chosen[name] += saved["preds"][epoch - 1]
+            epochs[name][summary["subject"]] = epoch
+        labels += saved["labels"]
+    out: dict = {"from_epoch": first}
+    for name, preds in chosen.items():
+        s = classification_metrics(labels, preds, num_classes)
+        out[name] = {"accuracy": s["accuracy"], "uf1": s["uf1"], "uar": s["uar"], "fold_epochs": epochs[name]}
+    return out
+
+
 def aggregate(
     run_dir: str | os.PathLike, *, keyframe_clips: int = 6, configuration: list[str] | None = None
 ) -> RunMetrics:
@@ -250,6 +297,7 @@ def aggregate(
             pooled.setdefault(key, []).extend(values)
 
     scores = classification_metrics(pooled["labels"], pooled["preds"], len(classes))
+    selection = optimistic_scores(folds, summaries, len(classes))
     per_subject = per_subject_table(pooled["subjects"], pooled["labels"], pooled["preds"], len(classes))
     optimistic = first["protocol"] == "reference-optimistic"
     metrics = RunMetrics(
@@ -266,6 +314,10 @@ def aggregate(
         per_class=scores["per_class"],
         apex_localisation=apex_localisation(pooled["scores"], pooled["apex"]),
         fold_epochs={s["subject"]: s["epoch"] for s in summaries},
+        selection=selection,
+        grouping=first["grouping"],
+        left_out=first["left_out"],
+        init=first["init"],
         dataset=first["dataset"],
         cache=first["cache"],
         params_hash=first["params_hash"],
@@ -320,8 +372,6 @@ def run_loso(
 ) -> RunMetrics:
     """Every fold (or only ``subjects``) in-process, then :func:`aggregate`; returns the metrics. A flow
     model without ``flow_path`` computes the flow file into ``run_dir/flow.h5`` first."""
-    from pipeline.store import open_cache
-
     run_dir = Path(run_dir)
     if MODELS[cfg.model].input == "flow" and flow_path is None:
         from pipeline.flow import compute_flow_file
@@ -329,6 +379,6 @@ def run_loso(
         flow_path = run_dir / "flow.h5"
         if not flow_path.exists():
             compute_flow_file(h5_path, flow_path, source=cfg.source)
-    for subject in subjects or open_cache(h5_path).subjects:
+    for subject in subjects or grouped_cache(h5_path, cfg.grouping).subjects:
         train_fold(h5_path, subject, cfg, run_dir / fold_name(subject), flow_path)
     return aggregate(run_dir)

@@ -39,12 +39,31 @@ def render_report(metrics: RunMetrics) -> str:
         f"- protocol: `{protocol}`: {PROTOCOL_NOTES[protocol]}",
         f"- model `{model}`, recipe `{config.get('recipe', 'paper')}`{overrides_text(config)}",
         f"- {shape}, {config['epochs']} epochs",
-        f"- {metrics.n_samples} clips, {metrics.n_subjects} subjects, {len(classes)} classes",
+        f"- {metrics.n_samples} clips, {metrics.n_subjects} subjects, {len(classes)} classes "
+        f"(grouping `{metrics.grouping}`{left_out_text(metrics.left_out)})",
+        f"- network initialised {metrics.init}",
         f"- configuration: {configuration_text(metrics.configuration)}",
         "",
         "| accuracy | UF1 | UAR |",
         "|---:|---:|---:|",
         f"| {metrics.accuracy:.4f} | {metrics.uf1:.4f} | {metrics.uar:.4f} |",
+        "",
+        "Both readings of this training (every fold evaluated its test subject after every epoch; that never "
+        "influenced training):",
+        "",
+        "| reading | accuracy | UF1 | UAR |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, note in (
+        ("fixed", "last epoch"),
+        (
+            "reference-optimistic",
+            f"best epoch on the test subject from epoch {metrics.selection['from_epoch']}, LEAKS",
+        ),
+    ):
+        s = metrics.selection[name]
+        lines.append(f"| `{name}` ({note}) | {s['accuracy']:.4f} | {s['uf1']:.4f} | {s['uar']:.4f} |")
+    lines += [
         "",
         "## Per class",
         "",
@@ -105,6 +124,11 @@ def overrides_text(config: dict) -> str:
         return ""
     changed = {k: v for k, v in changed.items() if k not in (*SPEED_ONLY, "device")}
     return " with " + ", ".join(f"{k}={v}" for k, v in changed.items()) if changed else ""
+
+
+def left_out_text(left_out: dict[str, int]) -> str:
+    """``; left out: fear 2, sadness 7`` (the emotions a grouping drops, with their clips), or ``""``."""
+    return "; left out: " + ", ".join(f"{k} {v}" for k, v in sorted(left_out.items())) if left_out else ""
 
 
 def configuration_text(files: list[str] | None) -> str:

@@ -31,6 +31,11 @@ class RunMetrics:
         per_class: ``{"f1": [...], "recall": [...]}`` (None where undefined).
         apex_localisation: highest-b_t frame against the annotated apex.
         fold_epochs: ``{subject: epoch evaluated}``.
+        selection: both readings of the same training (`model.loso.optimistic_scores`): ``fixed``
+            (last epoch) and ``reference-optimistic`` (best epoch on the test subject from
+            ``from_epoch`` on; leaks), each with pooled accuracy, uf1, uar and fold_epochs.
+        grouping: the class grouping trained on; left_out: ``{emotion: clips}`` it left out.
+        init: how the network was initialised (`model.train.describe_init`).
         dataset, cache, params_hash, content_hash, data_fingerprint: the cache trained on.
         config: the training configuration (``TrainConfig.to_dict()``).
         configuration: the configuration files the tasks used (None outside the tasks).
@@ -49,6 +54,10 @@ class RunMetrics:
     per_class: dict[str, list]
     apex_localisation: dict[str, Any]
     fold_epochs: dict[str, int]
+    selection: dict[str, Any]
+    grouping: str
+    left_out: dict[str, int]
+    init: str
     dataset: str
     cache: str
     params_hash: str

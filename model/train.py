@@ -26,12 +26,15 @@ from torch.utils.data import DataLoader, Dataset
 from model import akm
 from model.config import TrainConfig
 from model.models import MODELS
+from model.sampling import balanced_order
 from pipeline.atomic import atomic_path
 from pipeline.identity import canonical_json, train_identity
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT_FORMAT = "akmnet-checkpoint-1"
+#: a pretrained frame CNN (`model.pretrain`): ``{"format", "model": state dict, "meta": plain values}``
+PRETRAINED_FORMAT = "akmnet-pretrained-cnn-1"
 
 
 def resolve_device(name: str) -> torch.device:
@@ -94,7 +97,7 @@ def initialise_from(model: nn.Module, path: str | os.PathLike) -> dict[str, list
         raise CheckpointError(
             f"{path}: --init-checkpoint: not a readable PyTorch file of tensors ({type(err).__name__})"
         ) from None
-    if isinstance(state, dict) and state.get("format") == CHECKPOINT_FORMAT:
+    if isinstance(state, dict) and state.get("format") in (CHECKPOINT_FORMAT, PRETRAINED_FORMAT):
         state = state["model"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError(
@@ -110,6 +113,21 @@ def initialise_from(model: nn.Module, path: str | os.PathLike) -> dict[str, list
     log.info("initialised from %s: %d of %d tensors loaded; kept at their initial value: %s",
              path, len(loaded), len(own), kept or "none")  # fmt: skip
     return {"loaded": loaded, "kept": kept}
+
+
+def describe_init(cfg: TrainConfig) -> str:
+    """How ``cfg``'s network starts, for reports: ``from scratch (seed N)``, or the initial checkpoint's
+    own description (a `model.pretrain` checkpoint says what it was pretrained on) with its SHA-256."""
+    if cfg.init_checkpoint is None:
+        return f"from scratch (seed {cfg.seed})"
+    what = "a checkpoint"
+    try:
+        state = torch.load(cfg.init_checkpoint, map_location="cpu", weights_only=True)
+        if isinstance(state, dict) and state.get("format") == PRETRAINED_FORMAT:
+            what = str(state["meta"].get("description", what))
+    except Exception:  # initialise_from reports an unreadable file; this only describes it
+        pass
+    return f"{what} (`{Path(cfg.init_checkpoint).name}`, sha256 {str(cfg.init_checkpoint_sha256)[:12]})"
 
 
 def prepare_model(model: nn.Module, cfg: TrainConfig, device: torch.device) -> nn.Module:
@@ -146,9 +164,12 @@ def _to_device(batch: dict, device: torch.device) -> tuple[Tensor, Tensor, Tenso
     return frames, batch["lengths"].to(device), batch["labels"].to(device), batch["apex"].to(device)
 
 
-def make_loader(dataset: Dataset, cfg: TrainConfig, *, shuffle: bool, epoch: int = 0) -> DataLoader:
+def make_loader(
+    dataset: Dataset, cfg: TrainConfig, *, shuffle: bool, epoch: int = 0, order: list[int] | None = None
+) -> DataLoader:
     """DataLoader over ``dataset`` with :func:`pipeline.store.collate_clips` (or the dataset's own
-    ``collate`` attribute); the shuffle order depends only on ``(cfg.seed, epoch)``."""
+    ``collate`` attribute); the shuffle order depends only on ``(cfg.seed, epoch)``; ``order``: visit
+    these indices instead (e.g. `model.sampling.balanced_order`)."""
     collate = getattr(dataset, "collate", None)
     if collate is None:
         from pipeline.store import collate_clips as collate
@@ -156,7 +177,8 @@ def make_loader(dataset: Dataset, cfg: TrainConfig, *, shuffle: bool, epoch: int
     return DataLoader(
         dataset,
         batch_size=cfg.micro_batch,
-        shuffle=shuffle,
+        shuffle=shuffle and order is None,
+        sampler=order,
         collate_fn=collate,
         num_workers=cfg.num_workers,
         generator=generator,
@@ -184,7 +206,8 @@ def train_epoch(
 ) -> dict[str, float]:
     """One epoch: groups of ``cfg.batch_size`` clips per optimiser step, ``cfg.micro_batch`` per forward.
 
-    The loss of a group is the mean of its clips' losses (a short last group averages over its own
+    With ``cfg.balance == "oversample"`` the epoch visits `model.sampling.balanced_order` (every
+    class as often as the largest) instead of a shuffle of the clips. The loss of a group is the mean of its clips' losses (a short last group averages over its own
     size, as in the reference). Returns the epoch's mean loss parts per clip (``loss_ce``, and for
     key-frame variants ``loss_separation``, ``loss_count``) and, for models with key-frame outputs,
     ``key_frames``, the mean number of key frames (B_t = 1) per clip.
@@ -193,8 +216,9 @@ def train_epoch(
     torch.manual_seed(cfg.seed * 100_003 + epoch)
     if hasattr(dataset, "set_epoch"):
         dataset.set_epoch(epoch)  # per-item augmentation seeds depend on (seed, epoch, index)
-    loader = make_loader(dataset, cfg, shuffle=True, epoch=epoch)
-    n = len(dataset)
+    order = balanced_order(dataset.labels, cfg.seed, epoch) if cfg.balance == "oversample" else None
+    loader = make_loader(dataset, cfg, shuffle=True, epoch=epoch, order=order)
+    n = len(dataset) if order is None else len(order)
     sums: dict[str, float] = {}
     seen = 0
     optimizer.zero_grad(set_to_none=True)

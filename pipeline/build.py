@@ -427,6 +427,7 @@ def build_cache(
         classes=list(manifest.classes),
         compression=compression,
         data_fingerprint=data_fingerprint,
+        grouping=manifest.grouping,
     ) as writer:
         for i, record in enumerate(done):
             with np.load(staged_path(staging, record.sample_id)) as staged:
@@ -453,6 +454,7 @@ def build_cache(
                 fps=record.fps,
                 source=record.clip,
                 raw=raw if params.keep_raw else None,
+                part=record.dataset,
                 onset_frame=record.onset,
                 apex_frame=record.apex,
                 offset_frame=record.offset,

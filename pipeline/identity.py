@@ -6,9 +6,9 @@ A name covers everything that determines the content behind it, and nothing else
   (``PreprocessParams``), the magnifier's device type and the :func:`data_fingerprint` of the inputs (the spec file, the sheet's
   bytes, every manifest row, each frame file's size and modification time). Another root, a mended
   frame or an edited sheet is another cache.
-- run ``<dataset>-<digest(cache content hash, training identity)>``: the cache's ``content_hash``
-  (a digest of everything its writer stored, so two caches of one file name are two runs) and
-  :func:`train_identity`, the training configuration without the settings that change speed only
+- run ``<dataset>-<digest(cache content hash, training identity, grouping)>``: the cache's ``content_hash``
+  (a digest of everything its writer stored, so two caches of one file name are two runs), the class
+  grouping's mapping and :func:`train_identity`, the training configuration without the settings that change speed only
   (:data:`SPEED_ONLY`). A fold resumed with other ``--threads`` lands in the same run and reuses its
   checkpoint.
 - flow file ``<dataset>-<digest(cache content hash, flow parameters, frames used)>``
@@ -107,9 +107,11 @@ def train_identity(config: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in config.items() if k not in SPEED_ONLY + LOCATION_ONLY}
 
 
-def run_name(dataset: str, content_hash: str, config: Mapping[str, Any]) -> str:
-    """``<dataset>-<digest>`` of training ``config`` on the cache whose ``content_hash`` is given."""
-    return f"{dataset}-{digest({'cache': content_hash, 'train': train_identity(config)})}"
+def run_name(dataset: str, content_hash: str, config: Mapping[str, Any], grouping: Mapping[str, Any]) -> str:
+    """``<dataset>-<digest>`` of training ``config`` on the cache whose ``content_hash`` is given, its
+    emotions mapped by ``grouping`` (`pipeline.datasets.regroup.TrainGrouping.identity`: the mapping
+    itself, so an edited grouping is another run)."""
+    return f"{dataset}-{digest({'cache': content_hash, 'train': train_identity(config), 'grouping': dict(grouping)})}"
 
 
 def flow_name(dataset: str, content_hash: str, params: Mapping[str, Any], source: str) -> str:

@@ -37,7 +37,6 @@ class PreprocessParams:
         keep_raw: also store the un-magnified aligned frames as ``/clips/<id>/raw``.
         frame_set: which frames of the release to read: ``"full"`` frames or ``"cropped"`` (the
             release's cropped ``reg_`` frames).
-        grouping: class grouping name from the dataset spec (``None``: the spec's default).
         magnifier: the method, by its name in ``pipeline.magnify.MAGNIFIERS`` (``"phase"``).
     """
 
@@ -46,7 +45,6 @@ class PreprocessParams:
     keep_raw: bool = False
     frame_set: str = "full"
     magnifier: str = "phase"
-    grouping: str | None = None
 
     def __post_init__(self) -> None:
         owner = "PreprocessParams"
@@ -71,13 +69,6 @@ class PreprocessParams:
             "magnifier",
             f"must be one of {sorted(MAGNIFIERS)}",
             self.magnifier,
-        )
-        require(
-            self.grouping is None or (isinstance(self.grouping, str) and bool(self.grouping)),
-            owner,
-            "grouping",
-            "must be a non-empty string or None",
-            self.grouping,
         )
 
     def to_dict(self) -> dict[str, Any]:

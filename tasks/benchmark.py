@@ -10,7 +10,6 @@ import luigi
 
 from model.recipes import BUILTIN_SHRINK, RECIPES
 from model.summary import write_benchmark_report
-from pipeline.store import open_cache
 from tasks.cache import BuildDatasetCache
 from tasks.config import (
     PreprocessMixin,
@@ -24,7 +23,7 @@ from tasks.config import (
 from tasks.configfile import files_read
 from tasks.logs import running
 from tasks.params import FROM_RECIPE, forward
-from tasks.train import TrainLOSO, run_name
+from tasks.train import TrainLOSO, prepare_run
 
 BUILTIN = "synthetic"
 
@@ -89,7 +88,7 @@ class FullBenchmark(WorkdirMixin, PreprocessMixin, SyntheticMixin, TrainMixin, l
         caches = {name: cache.output().path for name, cache in self.requires().items()}
         if not all(Path(path).is_file() for path in caches.values()):
             return None
-        return [run_name(open_cache(caches[name]), cfg) for (name, _), cfg in self.cfgs.items()]
+        return [prepare_run(caches[name], cfg)[2] for (name, _), cfg in self.cfgs.items()]
 
     def complete(self) -> bool:
         # report.md is a fixed path: it is current only if it lists the runs of these settings

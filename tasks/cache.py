@@ -8,7 +8,8 @@ from pathlib import Path
 import luigi
 
 from pipeline.build import build_cache
-from pipeline.datasets import frame_rates, list_datasets, list_groupings, load_manifest, spec_files
+from pipeline.datasets import frame_rates, list_datasets, load_manifest, spec_files
+from pipeline.datasets.spec import EMOTIONS
 from pipeline.identity import cache_name, data_fingerprint, digest
 from pipeline.synthetic import write_dataset
 from tasks.config import (
@@ -93,11 +94,6 @@ class BuildDatasetCache(WorkdirMixin, PreprocessMixin, SyntheticMixin, luigi.Tas
         if self.dataset not in known:
             raise ValueError(f"--dataset {self.dataset!r} is unknown; known datasets: {', '.join(known)}")
         self.params = preprocess_params(self)
-        if self.params.grouping is not None and self.params.grouping not in list_groupings(self.dataset):
-            raise ValueError(
-                f"--grouping {self.params.grouping!r} is unknown for {self.dataset}; "
-                f"known: {', '.join(list_groupings(self.dataset))}"
-            )
         check_processes(self.processes)
         check_band(self.dataset, self.params.magnify)
         self.magnifier_device = check_device(self.magnify_device, "--magnify-device")
@@ -123,7 +119,7 @@ class BuildDatasetCache(WorkdirMixin, PreprocessMixin, SyntheticMixin, luigi.Tas
         return load_manifest(
             self.dataset,
             root,
-            grouping=self.params.grouping,
+            grouping=EMOTIONS,  # every clip with its emotion: the grouping is a training choice
             frame_set=self.params.frame_set,
             annotation=self.annotation,
             clips=self.clips,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import luigi
@@ -10,6 +11,8 @@ from model.config import TrainConfig
 from model.loso import aggregate, train_fold
 from model.models import MODELS
 from pipeline import identity
+from pipeline.datasets import ManifestError
+from pipeline.datasets.regroup import regroup, resolve_grouping
 from pipeline.store import CacheInfo, open_cache
 from tasks.config import TrainMixin, WorkdirMixin, check_device, check_source, train_config
 from tasks.configfile import files_read
@@ -18,10 +21,19 @@ from tasks.logs import running
 from tasks.params import forward
 
 
-def run_name(cache: CacheInfo, cfg: TrainConfig) -> str:
-    """The run folder name of ``cfg`` on ``cache`` (``pipeline.identity.run_name``: the cache's content
-    hash and the result-affecting training settings)."""
-    return identity.run_name(cache.dataset, cache.content_hash, cfg.to_dict())
+def prepare_run(hdf5: str, cfg: TrainConfig) -> tuple[TrainConfig, CacheInfo, str]:
+    """``cfg`` with its grouping resolved for cache ``hdf5`` (``default``/``paper`` -> the spec's name),
+    the cache as that grouping labels it, and the run folder name (``pipeline.identity.run_name``: the
+    cache's content hash, the grouping's mapping and the result-affecting training settings)."""
+    info = open_cache(hdf5)  # validates the file (CacheError names it)
+    grouping = resolve_grouping(info.dataset, cfg.grouping)
+    cfg = dataclasses.replace(cfg, grouping=grouping.name)
+    cache = regroup(info, grouping)
+    return (
+        cfg,
+        cache,
+        identity.run_name(cache.dataset, cache.content_hash, cfg.to_dict(), grouping.identity()),
+    )
 
 
 class _RunMixin(WorkdirMixin, TrainMixin):
@@ -31,13 +43,15 @@ class _RunMixin(WorkdirMixin, TrainMixin):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.cfg = train_config(self)
-        check_device(self.cfg.device)
+        cfg = train_config(self)
+        check_device(cfg.device)
         if not Path(self.hdf5).is_file():
             raise ValueError(f"--hdf5 {self.hdf5!r}: no such file")
-        self.cache = open_cache(self.hdf5)  # validates the file (CacheError names it)
+        try:
+            self.cfg, self.cache, self.run_id = prepare_run(self.hdf5, cfg)
+        except ManifestError as err:  # an unknown grouping, or one that does not fit the cache
+            raise ValueError(f"--grouping {cfg.grouping!r}: {err}") from None
         check_source(self.cfg.source, self.cache, self.hdf5)
-        self.run_id = run_name(self.cache, self.cfg)
 
     def run_dir(self) -> Path:
         return Path(self.workdir) / "runs" / self.run_id
@@ -78,7 +92,9 @@ class TrainLOSO(_RunMixin, luigi.Task):
         cache = self.cache
         self.subjects = cache.subjects
         if len(cache.clips) == 0:
-            raise ValueError(f"--hdf5 {self.hdf5!r}: the cache holds no clips (LOSO needs >= 2 subjects)")
+            raise ValueError(
+                f"--hdf5 {self.hdf5!r}: no clips under grouping {cache.grouping!r} (LOSO needs >= 2 subjects)"
+            )
         if len(self.subjects) < 2:
             raise ValueError(
                 f"--hdf5 {self.hdf5!r}: the cache holds {len(cache.clips)} clip(s) of one subject "

@@ -27,7 +27,7 @@ from .sheets import (
     read_table,
     subject_id,
 )
-from .spec import REQUIRED_FIELDS, Correction, DatasetSpec, Grouping, load_spec
+from .spec import EMOTIONS, REQUIRED_FIELDS, Correction, DatasetSpec, Grouping, load_spec
 
 
 @dataclass
@@ -439,7 +439,10 @@ def _read_composite(
     readings: dict[str, _Reading] = {}
     for name, part_root in part_roots.items():
         sub = load_spec(name)
-        sub_grouping = spec.part_groupings.get(grouping.name, {}).get(name)
+        if grouping.name == EMOTIONS:
+            sub_grouping = spec.emotion_grouping(part=name)
+        else:
+            sub_grouping = spec.part_groupings.get(grouping.name, {}).get(name)
         if sub_grouping is None:
             raise ManifestError(f"{spec.path}: grouping {grouping.name!r} has no mapping for part {name!r}")
         readings[name] = READERS[sub.kind](sub, part_root, sub_grouping, frame_set=frame_set)
@@ -468,6 +471,7 @@ def _read_composite(
                 replace(
                     rec,
                     sample_id=sid,
+                    label=grouping.classes.index(rec.label_name),  # the part's grouping may list fewer
                     subject=f"{name}-{rec.subject}",
                     clip=_under(shift, rec.clip),
                     frames=tuple(_under(shift, f) for f in rec.frames),

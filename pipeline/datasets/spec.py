@@ -28,6 +28,9 @@ SPEC_ENV = "AKMNET_DATA_MANIFESTS"
 FIELDS = ("subject", "filename", "onset", "apex", "offset", "action_units", "emotion")
 REQUIRED_FIELDS = ("subject", "filename", "onset", "apex", "offset", "emotion")
 KINDS = ("sheet", "folders", "composite")
+#: the grouping every cache is built with: one class per emotion label the spec's groupings know, so
+#: that one build serves every grouping (chosen at training time, `pipeline.datasets.regroup`)
+EMOTIONS = "emotions"
 
 
 class SpecError(ManifestError):
@@ -195,6 +198,7 @@ class DatasetSpec:
     columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
     groupings: dict[str, Grouping] = field(default_factory=dict)
     default_grouping: str = ""
+    paper_grouping: str = ""  # the grouping the AKMNet paper used on this dataset ("" = none)
     corrections: tuple[Correction, ...] = ()
     parts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # composite: part -> root dir names
     part_groupings: dict[str, dict[str, Grouping]] = field(default_factory=dict)
@@ -221,15 +225,33 @@ class DatasetSpec:
                 raise SpecError(f"{self.path}: annotation.globs must not be empty")
         if self.kind == "composite" and not self.parts:
             raise SpecError(f"{self.path}: a composite spec needs [parts]")
-        if self.default_grouping not in self.groupings:
+        for key in ("default_grouping", "paper_grouping"):
+            name = getattr(self, key)
+            if (name or key == "default_grouping") and name not in self.groupings:
+                raise SpecError(f"{self.path}: {key} {name!r} is not one of {sorted(self.groupings)}")
+        if EMOTIONS in self.groupings:
             raise SpecError(
-                f"{self.path}: default_grouping {self.default_grouping!r} "
-                f"is not one of {sorted(self.groupings)}"
+                f"{self.path}: the grouping name {EMOTIONS!r} is reserved (one class per emotion)"
             )
 
+    def emotion_grouping(self, part: str | None = None) -> Grouping:
+        """The :data:`EMOTIONS` grouping: one class per label known to any of the spec's groupings
+        (of composite ``part`` only, when given), sorted; it drops nothing."""
+        if part is None and self.kind != "composite":
+            groups = list(self.groupings.values())
+        elif part is None:
+            groups = [g for p in self.part_groupings.values() for g in p.values()]
+        else:
+            groups = [p[part] for p in self.part_groupings.values() if part in p]
+        labels = sorted({label for g in groups for label in g.known_labels()})
+        return Grouping(name=EMOTIONS, classes=tuple(labels), members={}, description="one class per emotion")
+
     def grouping(self, name: str | None) -> Grouping:
-        """The named grouping (the default when ``name`` is None); ``SpecError`` lists the choices."""
+        """The named grouping (the default when ``name`` is None; :data:`EMOTIONS`: one class per
+        emotion); ``SpecError`` lists the choices."""
         name = name or self.default_grouping
+        if name == EMOTIONS:
+            return self.emotion_grouping()
         if name not in self.groupings:
             raise SpecError(
                 f"dataset {self.name!r} has no grouping {name!r}; choose one of {sorted(self.groupings)}"
@@ -304,6 +326,7 @@ def load_spec(name_or_path: str | os.PathLike) -> DatasetSpec:
             columns=columns,
             groupings=groupings,
             default_grouping=str(toml.get("default_grouping", "")),
+            paper_grouping=str(toml.get("paper_grouping", "")),
             corrections=corrections,
             parts={p: tuple(t.get("dirs", ())) for p, t in toml.get("parts", {}).items()},
             part_groupings=part_groupings,

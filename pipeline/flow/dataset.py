@@ -11,7 +11,7 @@ import h5py
 import numpy as np
 import torch
 
-from pipeline.store import clip_key, open_cache
+from pipeline.store import CacheInfo, clip_key, open_cache
 from pipeline.store.dataset import resize_frames, select_clips
 
 from .file import open_flow
@@ -30,6 +30,8 @@ class FlowDataset(torch.utils.data.Dataset):
         cache_path: the cache it was computed from (labels, subjects).
         subjects, exclude_subjects: as for `pipeline.store.ClipDataset`.
         input_size: output side S.
+        info: the cache's `CacheInfo` as already opened (e.g. relabelled by a grouping); None: opened
+            from ``cache_path``.
     """
 
     def __init__(
@@ -39,9 +41,10 @@ class FlowDataset(torch.utils.data.Dataset):
         subjects: Iterable[str] | None = None,
         exclude_subjects: Iterable[str] | None = None,
         input_size: int = 28,
+        info: CacheInfo | None = None,
     ) -> None:
         self.path = Path(flow_path)
-        self.info = open_cache(cache_path)
+        self.info = info if info is not None else open_cache(cache_path)
         open_flow(self.path, self.info)
         self.clips = select_clips(self.info, subjects, exclude_subjects)
         self.classes = self.info.classes

@@ -118,6 +118,8 @@ class ClipDataset(torch.utils.data.Dataset):
             the same crop and flip apply to both): values in [-1, 1], the onset frame all zeros.
             Removes the subject's appearance and keeps what moved since the onset.
         flip: with ``train``, one random horizontal flip per clip (p = 0.5); the reference has none.
+        info: the cache's `CacheInfo` as already opened (e.g. relabelled by a grouping,
+            `pipeline.datasets.regroup`); None: opened from ``path``.
 
     The HDF5 file is opened lazily in the process that reads items, so the dataset is safe
     with ``num_workers > 0``.
@@ -136,6 +138,7 @@ class ClipDataset(torch.utils.data.Dataset):
         keep_in_memory: bool = False,
         subtract_onset: bool = False,
         flip: bool = False,
+        info: CacheInfo | None = None,
     ) -> None:
         if source not in SOURCES:
             raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
@@ -144,7 +147,7 @@ class ClipDataset(torch.utils.data.Dataset):
         if max_frames is not None and max_frames < 1:
             raise ValueError(f"max_frames must be >= 1 or None, got {max_frames}")
         self.path = Path(path)
-        self.info = open_cache(self.path)
+        self.info = info if info is not None else open_cache(self.path)
         if source == "raw" and not self.info.has_raw:
             raise CacheError(f"{self.path}: source='raw' requested but the cache was built without keep_raw")
         clips = select_clips(self.info, subjects, exclude_subjects)

@@ -24,6 +24,7 @@ class ClipInfo:
 
     sample_id: str
     subject: str
+    part: str
     label: int
     label_name: str
     length: int
@@ -49,6 +50,8 @@ class CacheInfo:
     content_hash: str
     created: str
     clips: list[ClipInfo] = field(repr=False)
+    grouping: str = "emotions"  # what ``classes`` are (`pipeline.datasets.regroup`)
+    left_out: dict[str, int] = field(default_factory=dict)  # emotions a grouping dropped: clips
 
     @property
     def subjects(self) -> list[str]:
@@ -121,6 +124,7 @@ def _clip_info(path: Path, sample_id: str, group: h5py.Group, classes: list[str]
     return ClipInfo(
         sample_id=sample_id,
         subject=_str(a["subject"]),
+        part=_str(a["part"]),
         label=label,
         label_name=label_name,
         length=t,
@@ -178,6 +182,7 @@ def read_info(f: h5py.File, path: Path) -> CacheInfo:
         content_hash=_str(attrs["content_hash"]),
         created=_str(attrs["created"]),
         clips=clips,
+        grouping=_str(attrs["grouping"]),
     )
 
 

@@ -53,6 +53,7 @@ class CacheWriter:
         dataset: dataset name stored in the file.
         params: every preprocessing parameter (JSON-serialisable dict).
         classes: class names; a clip's ``label`` indexes this list.
+        grouping: what the classes are (``emotions`` for a build: one class per emotion label).
         compression: ``"gzip"`` (default, smaller), ``"lzf"`` (faster) or ``None``.
         compression_level: gzip level (1-9), ignored otherwise.
         data_fingerprint: identity of the inputs the clips were made from
@@ -72,6 +73,7 @@ class CacheWriter:
         compression: str | None = "gzip",
         compression_level: int = 4,
         data_fingerprint: str = "",
+        grouping: str = "emotions",
     ) -> None:
         if compression not in COMPRESSIONS:
             raise ValueError(f"compression must be one of {COMPRESSIONS}, got {compression!r}")
@@ -88,6 +90,7 @@ class CacheWriter:
         self.dataset = dataset
         self.params = dict(params)
         self.classes = classes
+        self.grouping = str(grouping)
         self.compression = compression
         self.compression_level = compression_level
         self.data_fingerprint = str(data_fingerprint)
@@ -109,6 +112,7 @@ class CacheWriter:
         attrs["data_fingerprint"] = self.data_fingerprint
         attrs["created"] = datetime.now(UTC).isoformat(timespec="seconds")
         attrs["classes"] = json.dumps(self.classes)
+        attrs["grouping"] = self.grouping
         self._file.create_group("clips")
         return self
 
@@ -134,6 +138,7 @@ class CacheWriter:
         fps: float,
         source: str,
         raw: np.ndarray | None = None,
+        part: str | None = None,
         **extra_attrs: Any,
     ) -> None:
         """Append one clip.
@@ -143,6 +148,7 @@ class CacheWriter:
             frames: uint8 ``(T, H, W)`` (magnified) frames.
             onset, apex, offset: 0-based indices into ``frames`` (``apex`` -1 when unknown).
             raw: optional un-magnified uint8 ``(T, H, W)`` frames, same shape as ``frames``.
+            part: the dataset the clip comes from (a composite's part); None: the file's dataset.
             extra_attrs: more scalar attributes (e.g. ``onset_frame`` as in the sheet).
         """
         if self._file is None:
@@ -175,6 +181,7 @@ class CacheWriter:
         attrs = {
             "sample_id": sample_id,
             "subject": str(subject),
+            "part": str(part or self.dataset),
             "label": int(label),
             "label_name": str(label_name),
             "onset": int(onset),
@@ -207,6 +214,7 @@ class CacheWriter:
                     {
                         "dataset": self.dataset,
                         "classes": self.classes,
+                        "grouping": self.grouping,
                         "params": self._params_json,
                         "clips": self._clip_digests,
                     },

@@ -55,10 +55,10 @@ def test_what_a_model_does_not_read_changes_neither_its_name_nor_its_report():
     given = recipe_config("flow-cnn", epochs=5, max_frames=4, variant="all", subtract_onset=True)
     assert (given.max_frames, given.variant, given.subtract_onset) == (None, "akm", False)
     plain = recipe_config("flow-cnn", epochs=5)
-    assert run_name("d", "hash", given.to_dict()) == run_name("d", "hash", plain.to_dict())
+    assert run_name("d", "hash", given.to_dict(), {}) == run_name("d", "hash", plain.to_dict(), {})
     assert overrides_text(given.to_dict()) == " with epochs=5"
-    assert run_name("d", "hash", recipe_config("default", max_frames=4).to_dict()) != run_name(
-        "d", "hash", recipe_config("default").to_dict()
+    assert run_name("d", "hash", recipe_config("default", max_frames=4).to_dict(), {}) != run_name(
+        "d", "hash", recipe_config("default").to_dict(), {}
     )
     assert (
         overrides_text(recipe_config("default", epochs=5, max_frames=4).to_dict())

@@ -38,9 +38,9 @@ def by_id(manifest: Manifest) -> dict[str, ClipRecord]:
 
 def test_registry_lists_datasets_and_groupings():
     assert list_datasets() == ["casme1", "casme2", "megc2019", "samm", "smic", "synthetic"]
-    assert list_groupings("casme2") == ["casme2-5class"]
+    assert list_groupings("casme2") == ["akmnet-4class", "casme2-5class"]
     assert list_groupings("megc2019") == ["megc2019-3class"]
-    assert "casme1-4class" in list_groupings("casme1")
+    assert list_groupings("casme1") == ["akmnet-4class", "casme1-4class"]
     with pytest.raises(ManifestError, match="unknown dataset 'casme3'"):
         list_groupings("casme3")
 
@@ -102,9 +102,9 @@ def test_casme2_cropped_frame_set_picks_the_cropped_folder(tmp_path):
     assert len(reg) == len(raw) == 5
 
 
-def test_casme1_mixed_zero_padding_and_assumed_grouping(tmp_path):
+def test_casme1_mixed_zero_padding_and_groupings(tmp_path):
     build_casme1(tmp_path)
-    m = load_manifest("casme1", tmp_path)
+    m = load_manifest("casme1", tmp_path, grouping="casme1-4class")
     assert m.grouping == "casme1-4class"
     assert m.classes == ("disgust", "repression", "surprise", "tense")
     rows = by_id(m)
@@ -118,9 +118,10 @@ def test_casme1_mixed_zero_padding_and_assumed_grouping(tmp_path):
     assert mixed.frame_numbers == (7, 8, 9, 10, 11, 12)
     assert (mixed.apex, mixed.label_name, mixed.fps) == (9, "tense", 60.0)
     assert [(e.sample_id, e.kind) for e in m.excluded] == [("sub02/EP05_4", "grouping")]
-    valence = load_manifest("casme1", tmp_path, grouping="casme1-4class-valence")
-    assert [r.label_name for r in valence.rows] == ["negative", "surprise", "others", "positive"]
-    assert by_id(valence)["sub02/EP05_4"].apex == -1  # empty ApexF1
+    paper = load_manifest("casme1", tmp_path)  # the default: the AKMNet paper's classes, every clip
+    assert paper.grouping == "akmnet-4class"
+    assert [r.label_name for r in paper.rows] == ["negative", "surprise", "others", "positive"]
+    assert by_id(paper)["sub02/EP05_4"].apex == -1  # empty ApexF1
 
 
 def test_samm_header_below_free_text_and_labels(tmp_path):
@@ -261,7 +262,7 @@ def test_command_line_prints_summary_and_writes_csv(tmp_path, capsys):
     assert len(read_manifest_csv(out)) == 6
     with pytest.raises(SystemExit):
         main(["--dataset", "samm", "--root", str(tmp_path / "samm"), "--grouping", "nope", "--out", str(out)])
-    assert "choose one of ['samm-5class']" in capsys.readouterr().err
+    assert "choose one of ['akmnet-4class', 'samm-5class']" in capsys.readouterr().err
 
 
 def test_generated_synthetic_dataset_loads_strictly(tmp_path):

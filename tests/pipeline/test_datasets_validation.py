@@ -263,7 +263,7 @@ def test_known_corrections_are_applied_and_reported(tmp_path):
     write_sheet(tmp_path / SHEET, CASME2_HEADER, rows)
     spec = tmp_path / "casme2-fixed.toml"
     spec.write_text(
-        'extends = "casme2"\nname = "casme2"\n'
+        'extends = "casme2"\nname = "casme2"\npaper_grouping = ""\n'
         '[groupings.casme2-5class]\nclasses = ["happiness", "disgust", "repression", "surprise", "others"]\n'
         'drop = ["fear", "sadness"]\n'
         '[[corrections]]\nsubject = "sub01"\nfilename = "EP02_01f"\ncolumn = "offset"\nold = 5\nnew = 50\n'
@@ -313,7 +313,7 @@ def test_smic_unknown_emotion_folder_and_empty_clip(tmp_path):
 
 def test_unknown_grouping_and_frame_set(tmp_path):
     build_casme2(tmp_path)
-    with pytest.raises(ManifestError, match=r"no grouping 'samm-5class'; choose one of \['casme2-5class'\]"):
+    with pytest.raises(ManifestError, match=r"no grouping 'samm-5class'; choose one of \['akmnet-4class', 'casme2-5class'\]"):
         load_manifest("casme2", tmp_path, grouping="samm-5class")
     with pytest.raises(ManifestError, match="no frame set 'crop'"):
         load_manifest("casme2", tmp_path, frame_set="crop")

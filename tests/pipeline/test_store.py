@@ -70,7 +70,7 @@ def test_round_trip_frames_and_attributes(tmp_path, compression):
     specs = write_cache(path, compression=compression)
     info = open_cache(path)
     assert info.dataset == "toy" and info.classes == CLASSES and info.params == PARAMS
-    assert info.params_hash == params_hash(PARAMS) and info.format_version == 2
+    assert info.params_hash == params_hash(PARAMS) and info.format_version == 3
     assert info.subjects == ["s0", "s1", "s2"] and info.has_raw
     by_id = {c.sample_id: c for c in info.clips}
     assert sorted(by_id) == sorted(s["sample_id"] for s in specs)
