@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -23,9 +24,11 @@ from tasks.config import (
 from tasks.configfile import files_read
 from tasks.logs import running
 from tasks.params import FROM_RECIPE, forward
+from tasks.pretrain import PretrainCNN, PretrainMixin, pretraining_configured
 from tasks.train import TrainLOSO, prepare_run
 
 BUILTIN = "synthetic"
+PRETRAINED = "(pretrained frame CNN)"  # the PretrainCNN requirement's key beside the dataset names
 
 
 def parse_methods(text: str) -> list[str]:
@@ -39,9 +42,10 @@ def parse_methods(text: str) -> list[str]:
     return methods
 
 
-class FullBenchmark(WorkdirMixin, PreprocessMixin, SyntheticMixin, TrainMixin, luigi.Task):
+class FullBenchmark(WorkdirMixin, PreprocessMixin, SyntheticMixin, TrainMixin, PretrainMixin, luigi.Task):
     """Each dataset with a root in ``[datasets]`` (the built-in synthetic set when none has one), each
-    trained with every method of ``[benchmark] methods``."""
+    trained with every method of ``[benchmark] methods``; the ``paper`` method starts from the
+    pretrained frame CNN (``PretrainCNN``) when ``[pretrain] images`` is set, as the paper does."""
 
     recipe = None  # not an option here: every method is a recipe (--methods)
     methods = luigi.Parameter(
@@ -77,18 +81,38 @@ class FullBenchmark(WorkdirMixin, PreprocessMixin, SyntheticMixin, TrainMixin, l
             return {}
         return {k: v for k, v in BUILTIN_SHRINK.get(method, {}).items() if getattr(self, k) == FROM_RECIPE}
 
-    def requires(self) -> dict[str, BuildDatasetCache]:
-        return {name: forward(self, BuildDatasetCache, dataset=name) for name in self.names}
+    def requires(self) -> dict[str, luigi.Task]:
+        tasks = {name: forward(self, BuildDatasetCache, dataset=name) for name in self.names}
+        if self.pretrained():
+            tasks[PRETRAINED] = forward(self, PretrainCNN)
+        return tasks
+
+    def pretrained(self) -> bool:
+        """The ``paper`` method starts from ``PretrainCNN``'s checkpoint (``[pretrain] images`` is set)."""
+        return (
+            "paper" in self.method_list
+            and pretraining_configured(self)
+            and self.init_checkpoint == FROM_RECIPE
+        )
+
+    def config(self, name: str, method: str, checkpoint: str | None):
+        """The training configuration of ``method`` on dataset ``name``, the pretrained checkpoint added
+        to the ``paper`` method's (``checkpoint``: its path, once written)."""
+        cfg = self.cfgs[name, method]
+        return (
+            dataclasses.replace(cfg, init_checkpoint=checkpoint) if method == "paper" and checkpoint else cfg
+        )
 
     def output(self) -> luigi.LocalTarget:
         return luigi.LocalTarget(str(Path(self.workdir) / "report.md"))
 
     def expected_runs(self) -> list[str] | None:
         """The run names of these settings on the caches (None while a cache is not built)."""
-        caches = {name: cache.output().path for name, cache in self.requires().items()}
-        if not all(Path(path).is_file() for path in caches.values()):
+        outputs = {name: task.output().path for name, task in self.requires().items()}
+        if not all(Path(path).exists() for path in outputs.values()):
             return None
-        return [prepare_run(caches[name], cfg)[2] for (name, _), cfg in self.cfgs.items()]
+        checkpoint = outputs.get(PRETRAINED)
+        return [prepare_run(outputs[n], self.config(n, m, checkpoint))[2] for n, m in self.cfgs]
 
     def complete(self) -> bool:
         # report.md is a fixed path: it is current only if it lists the runs of these settings
@@ -99,10 +123,16 @@ class FullBenchmark(WorkdirMixin, PreprocessMixin, SyntheticMixin, TrainMixin, l
 
     def run(self):
         caches = self.input()
+        checkpoint = caches[PRETRAINED].path if PRETRAINED in caches else None
         loso = {
             (name, method): forward(
-                self, TrainLOSO, hdf5=caches[name].path, recipe=method, **self.shrink(name, method)
-            )
+                self,
+                TrainLOSO,
+                hdf5=caches[name].path,
+                recipe=method,
+                **self.shrink(name, method),
+                **({"init_checkpoint": checkpoint} if method == "paper" and checkpoint else {}),
+            )  # fmt: skip
             for name, method in self.cfgs
         }
         yield list(loso.values())  # dynamic: TrainLOSO reads the subjects from each built cache

@@ -313,7 +313,9 @@ def test_smic_unknown_emotion_folder_and_empty_clip(tmp_path):
 
 def test_unknown_grouping_and_frame_set(tmp_path):
     build_casme2(tmp_path)
-    with pytest.raises(ManifestError, match=r"no grouping 'samm-5class'; choose one of \['akmnet-4class', 'casme2-5class'\]"):
+    with pytest.raises(
+        ManifestError, match=r"no grouping 'samm-5class'; choose one of \['akmnet-4class', 'casme2-5class'\]"
+    ):
         load_manifest("casme2", tmp_path, grouping="samm-5class")
     with pytest.raises(ManifestError, match="no frame set 'crop'"):
         load_manifest("casme2", tmp_path, frame_set="crop")
