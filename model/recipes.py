@@ -77,6 +77,6 @@ def overrides_of(cfg: TrainConfig) -> dict[str, Any]:
     return {
         f.name: getattr(cfg, f.name)
         for f in fields(TrainConfig)
-        if f.name not in ("recipe", "init_checkpoint_sha256")
+        if f.name not in ("recipe", "init_checkpoint_sha256", "grouping")  # reports name the grouping itself
         and getattr(cfg, f.name) != getattr(base, f.name)
     }

@@ -47,9 +47,10 @@ class TrainGrouping:
 
 def grouping_name(dataset: str, name: str) -> str:
     """``name`` with ``default``/``paper`` replaced by the dataset spec's grouping of that role (a spec
-    without a ``paper_grouping`` uses its default); :data:`CACHE` for a dataset without a spec."""
+    without a ``paper_grouping`` uses its default); :data:`CACHE` for a dataset without a spec (whose
+    cache's own classes are its only grouping)."""
     if dataset not in list_datasets():
-        if name not in (DEFAULT, CACHE):
+        if name not in (DEFAULT, PAPER, CACHE):
             raise SpecError(f"dataset {dataset!r} has no spec in data_manifests/: only grouping {CACHE!r}")
         return CACHE
     spec = load_spec(dataset)

@@ -76,3 +76,40 @@ def test_inner_val_never_uses_test_subject(blob_cache, tmp_path):
 def test_unknown_subject_is_rejected(blob_cache, tmp_path):
     with pytest.raises(ValueError, match="sub99"):
         train_fold(blob_cache, "sub99", TrainConfig(**QUICK), tmp_path / "x")
+
+
+def test_fixed_and_optimistic_readings_recompute_from_the_saved_epoch_predictions(blob_cache, tmp_path):
+    from sklearn.metrics import accuracy_score, f1_score, recall_score
+
+    from model.loso import optimistic_epoch
+
+    cfg = TrainConfig(**QUICK | {"epochs": 4, "optimistic_min_epoch": 2})
+    metrics = run_loso(blob_cache, cfg, tmp_path / "run")
+    labels, fixed, best = [], [], []
+    for subject in ("sub00", "sub01", "sub02"):
+        fold = tmp_path / "run" / fold_name(subject)
+        saved = json.loads((fold / "epoch_predictions.json").read_text())
+        history = json.loads((fold / "fold.json").read_text())["history"]
+        assert len(saved["preds"]) == 4 and [r["epoch"] for r in history] == [1, 2, 3, 4]
+        accuracy = [accuracy_score(saved["labels"], p) for p in saved["preds"]]  # the test subject, per epoch
+        assert [r["test_accuracy"] for r in history] == pytest.approx(accuracy)
+        epoch = max(
+            range(2, 5), key=lambda e: (accuracy[e - 1], e)
+        )  # the reference: best from epoch 2, latest
+        assert (
+            optimistic_epoch(accuracy, 2)
+            == epoch
+            == metrics.selection["reference-optimistic"]["fold_epochs"][subject]
+        )
+        labels += saved["labels"]
+        fixed += saved["preds"][-1]
+        best += saved["preds"][epoch - 1]
+    for name, preds in (("fixed", fixed), ("reference-optimistic", best)):
+        reading = metrics.selection[name]
+        assert reading["accuracy"] == pytest.approx(accuracy_score(labels, preds))
+        assert reading["uf1"] == pytest.approx(f1_score(labels, preds, average="macro"))
+        assert reading["uar"] == pytest.approx(recall_score(labels, preds, average="macro"))
+    assert metrics.selection["fixed"]["uf1"] == pytest.approx(metrics.uf1)  # protocol fixed: the headline
+    assert metrics.selection["from_epoch"] == 2
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert "| `reference-optimistic` (best epoch on the test subject from epoch 2, LEAKS) |" in report

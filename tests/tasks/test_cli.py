@@ -39,7 +39,7 @@ TINY_SYNTHETIC = [
 TINY_TRAIN = ["--epochs", "1", "--input-size", "64", "--max-frames", "4", "--batch-size", "4"]
 FAILED = 30  # [retcode] task_failed
 REFUSED = 40  # [retcode] unhandled_exception: the task could not be built (bad parameter)
-CASME2_CLIPS = len([row for row in CASME2_ROWS if row[-1] != "fear"])  # casme2-5class drops fear
+CASME2_CLIPS = len(CASME2_ROWS)  # a cache keeps every clip with its emotion (fear too)
 
 
 def run(
@@ -332,7 +332,8 @@ def test_full_benchmark_from_a_folder_without_luigi_cfg(tmp_path):
     assert result.returncode == 0, output(result)
     report = (work / "report.md").read_text()
     for method, model in (("default", "akmnet"), ("paper", "akmnet"), ("flow-cnn", "flow-cnn")):
-        assert f"| synthetic | {method} | {model} | fixed | 10 | 2 | 5 |" in report
+        grouping, classes = ("akmnet-4class", 4) if method == "paper" else ("synthetic-5class", 5)
+        assert f"| synthetic | {method} | {model} | {grouping} | 10 | 2 | {classes} |" in report
     assert f"Configuration: `{SHIPPED_CFG}`." in report
     assert "Shrunk for the built-in" not in report  # the options given replace the shrink
     runs = sorted((work / "runs").glob("*/metrics.json"))
@@ -438,7 +439,7 @@ def test_a_file_that_is_not_a_spreadsheet_fails_naming_it(tmp_path, casme2_root)
          "Nyquist frequency of casme2 (200 fps / 2 = 100 Hz)"),
         (["FullBenchmark", "--synthetic-subjects", "1"], "--synthetic-subjects 1: LOSO needs >= 2 subjects"),
         (["TrainLOSO", "--hdf5", "{one_subject}"], "one subject (sub00); LOSO needs >= 2 subjects"),
-        (["TrainLOSO", "--hdf5", "{empty}"], "the cache holds no clips (LOSO needs >= 2 subjects)"),
+        (["TrainLOSO", "--hdf5", "{empty}"], "no clips under grouping 'cache' (LOSO needs >= 2 subjects)"),
         (["TrainLOSO", "--hdf5", "{not_hdf5}"], "not_hdf5.h5"),
         (["BuildDatasetCache", "--face-size", "4"],
          "BuildDatasetCache: --face-size: must be an integer >= 16, got 4 (FaceParams.size)"),

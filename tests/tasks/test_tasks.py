@@ -56,7 +56,6 @@ def test_parameter_names_are_unique_across_groups():
         ({"alpha": -1.0}, r"alpha"),
         ({"synthetic_drift": -1.0}, r"drift"),
         ({"face_size": 4}, r"size"),
-        ({"grouping": "nope-3class"}, r"--grouping 'nope-3class' is unknown"),
         ({"processes": 0}, r"--processes must be >= 1"),
     ],
 )
@@ -68,6 +67,8 @@ def test_build_task_rejects_bad_parameters_at_start(tmp_path, kwargs, message):
 def test_train_task_rejects_bad_parameters_at_start(tmp_path, blob_cache):
     with pytest.raises(ValueError, match=r"epochs"):
         TrainLOSO(workdir=str(tmp_path), hdf5=str(blob_cache), epochs=0)
+    with pytest.raises(ValueError, match=r"--grouping 'nope-3class': dataset 'blobs' has no spec"):
+        TrainLOSO(workdir=str(tmp_path), hdf5=str(blob_cache), grouping="nope-3class")
     with pytest.raises(ValueError, match=r"protocol"):
         TrainLOSO(workdir=str(tmp_path), hdf5=str(blob_cache), protocol="best-on-test")
     with pytest.raises(ValueError, match=r"no such file"):
