@@ -20,7 +20,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from model.metrics import classification_metrics
-from pipeline.store import clip_key, open_cache
+from pipeline.datasets.regroup import grouped_cache
+from pipeline.store import clip_key
 from pipeline.synthetic import TRUTH_NAME
 
 
@@ -38,7 +39,7 @@ def probe_cache(
     The regularisation ``c`` is fixed (not chosen on any test subject); the apex is the generator's.
     """
     truth = {r["sample"]: r for r in json.loads((Path(data_dir) / TRUTH_NAME).read_text())["clips"]}
-    info = open_cache(h5_path)
+    info = grouped_cache(h5_path, "default")
     features, labels, groups = [], [], []
     with h5py.File(h5_path, "r") as f:
         for clip in info.clips:
