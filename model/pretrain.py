@@ -21,7 +21,7 @@ from torch import Tensor, nn
 
 from model.config import TrainConfig
 from model.resnet import resnet18
-from model.train import PRETRAINED_FORMAT, CheckpointError, fit, save_checkpoint
+from model.train import PRETRAINED_FORMAT, fit, load_matching, read_state_dict, save_checkpoint
 from pipeline.identity import file_sha256
 from pipeline.validation import require
 
@@ -118,23 +118,8 @@ def map_torchvision_resnet(model: nn.Module, path: str | os.PathLike) -> dict[st
     ``fc.*``) from ``path`` into ``model.cnn``: every tensor whose name and shape fit. Logs and returns
     ``{"loaded": [...], "skipped": [...]}`` (torchvision names); ``CheckpointError`` names the file
     when it cannot be read or nothing fits."""
-    path = Path(path)
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
-        raise CheckpointError(
-            f"{path}: ImageNet weights: not a readable state dict ({type(err).__name__})"
-        ) from None
-    if not isinstance(state, dict) or not all(isinstance(v, Tensor) for v in state.values()):
-        raise CheckpointError(f"{path}: ImageNet weights: not a state dict of tensors (torchvision layout)")
-    own = model.cnn.state_dict()
-    loaded = sorted(k for k, v in state.items() if k in own and own[k].shape == v.shape)
-    if not loaded:
-        raise CheckpointError(
-            f"{path}: ImageNet weights: no tensor fits the ResNet-18 trunk by name and shape"
-        )
-    own.update({k: state[k] for k in loaded})
-    model.cnn.load_state_dict(own)
+    state = read_state_dict(path, "ImageNet weights")
+    loaded, _ = load_matching(model.cnn, state, path, "ImageNet weights")
     skipped = sorted(set(state) - set(loaded))
     log.info("ImageNet weights %s: %d tensors loaded into cnn.*; not loaded: %s", path, len(loaded), skipped)
     return {"loaded": loaded, "skipped": skipped}

@@ -80,6 +80,41 @@ def build_model(num_classes: int, cfg: TrainConfig) -> nn.Module:
     return model
 
 
+def read_state_dict(path: str | os.PathLike, option: str) -> dict[str, torch.Tensor]:
+    """The tensors of ``path``: a plain state dict, or the ``model`` of this toolkit's fold or pretrained
+    checkpoints, read with ``weights_only=True``; ``CheckpointError`` names the file and ``option``."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: {option}: no such file")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise CheckpointError(
+            f"{path}: {option}: not a readable PyTorch file of tensors ({type(err).__name__})"
+        ) from None
+    if isinstance(state, dict) and state.get("format") in (CHECKPOINT_FORMAT, PRETRAINED_FORMAT):
+        state = state["model"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(
+            f"{path}: {option}: neither a checkpoint of this toolkit nor a state dict of tensors"
+        )
+    return state
+
+
+def load_matching(
+    module: nn.Module, state: dict[str, torch.Tensor], path: str | os.PathLike, option: str
+) -> tuple[list[str], list[str]]:
+    """Copy into ``module`` the tensors of ``state`` whose names and shapes match; returns ``(loaded,
+    kept)`` (``module``'s names; ``kept`` keep their values). None matching is a ``CheckpointError``."""
+    own = module.state_dict()
+    loaded = sorted(k for k, v in state.items() if k in own and own[k].shape == v.shape)
+    if not loaded:
+        raise CheckpointError(f"{path}: {option}: no tensor matches the model by name and shape")
+    own.update({k: state[k] for k in loaded})
+    module.load_state_dict(own)
+    return loaded, sorted(set(own) - set(loaded))
+
+
 def initialise_from(model: nn.Module, path: str | os.PathLike) -> dict[str, list[str]]:
     """Copy into ``model`` the tensors of checkpoint ``path`` whose names and shapes match (the
     reference's ``--premodel``); the rest keep their initial values. ``path``: a fold checkpoint of
@@ -88,28 +123,9 @@ def initialise_from(model: nn.Module, path: str | os.PathLike) -> dict[str, list
     Logs and returns ``{"loaded": [...], "kept": [...]}`` (the model's tensor names). Raises
     :class:`CheckpointError` naming the file when it cannot be read or nothing matches.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: --init-checkpoint: no such file")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
-        raise CheckpointError(
-            f"{path}: --init-checkpoint: not a readable PyTorch file of tensors ({type(err).__name__})"
-        ) from None
-    if isinstance(state, dict) and state.get("format") in (CHECKPOINT_FORMAT, PRETRAINED_FORMAT):
-        state = state["model"]
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise CheckpointError(
-            f"{path}: --init-checkpoint: neither a fold checkpoint nor a state dict of tensors"
-        )
+    state = read_state_dict(path, "--init-checkpoint")
+    loaded, kept = load_matching(model, state, path, "--init-checkpoint")
     own = model.state_dict()
-    loaded = sorted(k for k, v in state.items() if k in own and own[k].shape == v.shape)
-    if not loaded:
-        raise CheckpointError(f"{path}: --init-checkpoint: no tensor matches the model by name and shape")
-    own.update({k: state[k] for k in loaded})
-    model.load_state_dict(own)
-    kept = sorted(set(own) - set(loaded))
     log.info("initialised from %s: %d of %d tensors loaded; kept at their initial value: %s",
              path, len(loaded), len(own), kept or "none")  # fmt: skip
     return {"loaded": loaded, "kept": kept}
