@@ -338,6 +338,7 @@ def test_full_benchmark_from_a_folder_without_luigi_cfg(tmp_path):
     assert "Shrunk for the built-in" not in report  # the options given replace the shrink
     runs = sorted((work / "runs").glob("*/metrics.json"))
     assert len(runs) == 3 and len(list((work / "flow").glob("*.h5"))) == 1
+    assert len(list((work / "cache").glob("*.h5"))) == 1  # one build serves both groupings
     metrics = json.loads(runs[0].read_text())
     assert metrics["n_samples"] == 10 and sorted(metrics["per_subject"]) == ["sub01", "sub02"]
     rows = json.loads((work / "report.json").read_text())

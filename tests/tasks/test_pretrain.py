@@ -133,9 +133,14 @@ def test_pretrain_cnn_through_the_cli_and_trainloso_starts_from_it(faces, tmp_pa
     assert f"{len(saved['model'])} of " in logs and "tensors loaded" in logs
     (metrics,) = (work / "runs").glob("*/metrics.json")
     assert json.loads(metrics.read_text())["init"].startswith("pretrained (PretrainCNN) on affectnet")
-    other = luigi("PretrainCNN", *common, "--pretrain-seed", "1", cwd=tmp_path)  # another draw: another file
+    folders = [*common[:2], "--pretrain-images", str(faces), "--pretrain-layout", "folders", *common[6:]]
+    other = luigi("PretrainCNN", *folders, cwd=tmp_path)  # the class-folder layout: another checkpoint
     assert other.returncode == 0, output(other)
     (second,) = set((work / "pretrain").glob("*.pt")) - {checkpoint}
+    assert (
+        "on images (folders layout), 4 classes, 8 face images"
+        in torch.load(second, weights_only=True)["meta"]["description"]
+    )
     again = luigi(*train, "--init-checkpoint", str(second), cwd=tmp_path)
     assert again.returncode == 0, output(again)
     assert len(list((work / "runs").glob("*/metrics.json"))) == 2  # a new run name for another checkpoint
