@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import types
 import typing
 from typing import Any, Literal
@@ -180,6 +181,12 @@ def build_dataclass(
                 continue
             if isinstance(_field_default(field), list) and isinstance(value, tuple):
                 value = list(value)
+            if isinstance(value, float) and not math.isfinite(value):
+                option = "--" + attribute.replace("_", "-")
+                raise ValueError(
+                    f"{task.get_task_family()}: {option}: must be a finite number, got {value} "
+                    f"({dc_type.__name__}.{field.name})"
+                )
             kwargs[field.name] = value
     try:
         return dc_type(**kwargs)

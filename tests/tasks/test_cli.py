@@ -356,7 +356,7 @@ def test_full_benchmark_from_a_folder_without_luigi_cfg(tmp_path):
     assert not FullBenchmark(**{**params, "methods": "default, flow-cnn"}).complete()
     # the built-in set's shrink of the paper recipe, less what was given
     given = {k: v for k, v in params.items() if k not in ("epochs", "max_frames")}
-    assert FullBenchmark(**given).shrink("synthetic", "paper") == {"epochs": 10, "max_frames": 8}
+    assert FullBenchmark(**given).shrink("synthetic", "paper") == {"epochs": 6, "max_frames": 8}
     assert FullBenchmark(**given).shrink("synthetic", "default") == {}
     one = luigi("FullBenchmark", *options, "--methods", "flow-cnn", "--model", "flow-cnn", "--optimizer", "sgd",
                 cwd=tmp_path)  # fmt: skip
@@ -450,6 +450,11 @@ def test_a_file_that_is_not_a_spreadsheet_fails_naming_it(tmp_path, casme2_root)
         (["TrainLOSO", "--hdf5", "{cache}", "--epochs", "0"],
          "TrainLOSO: --epochs: must be an integer >= 1, got 0 (TrainConfig.epochs)"),
         (["FullBenchmark", "--synthetic-drift", "-1"], "--synthetic-drift: must be >= 0, got -1.0 (SyntheticParams.drift)"),
+        (["TrainLOSO", "--hdf5", "{cache}", "--lr", "inf"], "TrainLOSO: --lr: must be a finite number, got inf (TrainConfig.lr)"),
+        (["BuildDatasetCache", "--alpha", "nan"], "BuildDatasetCache: --alpha: must be a finite number, got nan"),
+        (["TrainLOSO", "--hdf5", "{cache}", "--grouping", "nope"],
+         "--grouping 'nope': dataset 'blobs' has no spec in data_manifests/: only grouping 'cache'"),
+        (["TrainLOSO", "--hdf5", "{cache}", "--balance", "twice"], "--balance: must be one of ('none', 'oversample')"),
     ],
 )  # fmt: skip
 def test_bad_options_fail_before_any_work(tmp_path, casme2_root, args, message):
