@@ -471,7 +471,7 @@ def test_unknown_dataset_in_the_configuration_is_an_error_listing_the_known(tmp_
     result = luigi("FullBenchmark", "--workdir", str(tmp_path / "work"), cwd=tmp_path)
     assert result.returncode == REFUSED
     assert (
-        "luigi.cfg [datasets]: 'casme3' is not a dataset spec in data_manifests/; known: casme1, casme2"
+        "luigi.cfg [datasets]: 'casme3' is not a dataset spec in data_manifests/; known: 4dme, casme1, casme2, casme3a"
         in output(result)
     )
     assert f"configuration: {cfg}" in output(result)
