@@ -57,6 +57,9 @@ def _value(cell: Any, int_format: str) -> str:
 
 def read_lookups(path: Path, lookups: tuple[Lookup, ...]) -> list[Table]:
     """Every lookup table of ``path``; a key written twice with different values is an error."""
+    if lookups and path.suffix.lower() == ".csv":
+        sheets = ", ".join(repr(lookup.sheet) for lookup in lookups)
+        raise ManifestError(f"{path}: this dataset's names come from the worksheets {sheets}: give the .xlsx")
     tables = []
     for lookup in lookups:
         source = f"{path.name} worksheet {lookup.sheet!r} (key column {column_letter(lookup.key_column)})"

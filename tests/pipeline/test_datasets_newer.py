@@ -386,6 +386,22 @@ def test_casme_sq_copy_with_a_header_row_and_an_ambiguous_video_folder(tmp_path)
     ]
 
 
+def test_casme_sq_needs_the_workbook_of_its_naming_rules(tmp_path):
+    build_casme_sq(tmp_path)
+    csv = tmp_path / "code.csv"
+    csv.write_text("1,disgust1_1,30,35,40,4+9,negative,micro-expression,disgust\n")
+    with pytest.raises(ManifestError, match=r"code.csv: this dataset's names come from the worksheets "
+                       r"'naming rule1', 'naming rule2': give the .xlsx"):  # fmt: skip
+        load_manifest("casme_sq", tmp_path, annotation=csv)
+    wb = tmp_path / "CAS(ME)^2code_final.xlsx"
+    write_rows(
+        wb, None, {1: CASME_SQ_ROWS[0]}, title="CASFEcode_final", extra={"naming rule1": [(15, "s15", 1)]}
+    )
+    with pytest.raises(ManifestError, match=r"no worksheet named 'naming rule2'; the workbook has "
+                       r"\['CASFEcode_final', 'naming rule1'\]"):  # fmt: skip
+        load_manifest("casme_sq", tmp_path)
+
+
 def test_casme_sq_sheet_without_numbers_is_refused_naming_the_columns(tmp_path):
     build_casme_sq(tmp_path)
     write_rows(tmp_path / "CAS(ME)^2code_final.xlsx", None, {1: ("a", "b", "c", "d", "e")}, title="x")
