@@ -15,19 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from .frames import compact_ranges, contiguous_run, duplicate_numbers, escapes, list_frames, unsafe_reason
-from .locate import base_root, find_annotation, find_clip_dir
+from .locate import base_root, find_annotation, find_clip_dir, read_sheet
+from .lookups import read_lookups
+from .paths import Folders, find_clip
 from .records import ClipRecord, Excluded, Manifest, ManifestError
-from .sheets import (
-    cell_text,
-    find_header,
-    is_blank,
-    parse_action_units,
-    parse_apex,
-    parse_int,
-    read_table,
-    subject_id,
-)
-from .spec import EMOTIONS, REQUIRED_FIELDS, Correction, DatasetSpec, Grouping, load_spec
+from .rows import apply_corrections, frame_numbers, known_error
+from .sheets import Header, cell_text, column_letter, is_blank, parse_action_units, subject_id
+from .spans import cut_span
+from .spec import EMOTIONS, DatasetSpec, Grouping, load_spec, normalise_label
 
 
 @dataclass
@@ -103,29 +98,15 @@ def _strays(check: _ClipCheck, shown: str, span: tuple[int, int] | None) -> None
         )
 
 
-def _correct(
-    corrections: tuple[Correction, ...],
-    subject: str,
-    filename: str,
-    values: dict[str, Any],
-    where: str,
-    log: list[str],
-) -> None:
-    """Apply the spec's known corrections to one row's parsed values, logging each (applied or not)."""
-    for fix in corrections:
-        if fix.subject != subject or fix.filename != filename:
-            continue
-        current = values.get(fix.column)
-        if cell_text(current) == cell_text(fix.old):
-            values[fix.column] = fix.new
-            log.append(
-                f"{where} ({subject}/{filename}): {fix.column} {fix.old!r} -> {fix.new!r} ({fix.reason})"
-            )
-        else:
-            log.append(
-                f"{where} ({subject}/{filename}): NOT applied: {fix.column} holds {current!r}, the known "
-                f"correction expects {fix.old!r} -> {fix.new!r} ({fix.reason})"
-            )
+def _column_names(table: list[tuple[Any, ...]], header: Header) -> dict[str, str]:
+    """How messages name each field's column: its header text, or its letter in a headerless sheet."""
+    if header.row_index < 0:
+        return {fld: column_letter(col) for fld, col in header.columns.items()}
+    row = table[header.row_index]
+    return {
+        fld: str(row[col]).strip() if col < len(row) else column_letter(col)
+        for fld, col in header.columns.items()
+    }
 
 
 def read_sheet_dataset(
@@ -137,14 +118,19 @@ def read_sheet_dataset(
     annotation: Path | None = None,
     clips: Path | None = None,
 ) -> _Reading:
-    """Read a ``kind = "sheet"`` dataset: one validated record per usable annotation row."""
+    """Read a ``kind = "sheet"`` dataset: one validated record per usable annotation row.
+
+    The spec's options (:mod:`.options`) choose the worksheet, a headerless layout, rows to keep,
+    code tables, the sample id, alternative layouts and how a row's frames are cut (:mod:`.spans`).
+    """
     prefix = spec.frame_set(frame_set).prefix
+    options = spec.options
     sheet = find_annotation(spec, root, annotation)
-    table = read_table(sheet)
-    header = find_header(
-        table, spec.columns, REQUIRED_FIELDS, search_rows=spec.header_search_rows, source=sheet
-    )
-    names = {fld: str(table[header.row_index][col]).strip() for fld, col in header.columns.items()}
+    table, header = read_sheet(spec, sheet)
+    names = _column_names(table, header)
+    tables = read_lookups(sheet, options.lookups)
+    templates = spec.clip_templates or (spec.clip_template,)
+    folders = Folders()
 
     def cell(row: tuple[Any, ...], fld: str) -> Any:
         col = header.columns.get(fld)
@@ -153,38 +139,64 @@ def read_sheet_dataset(
     body = [
         (i + 1, row) for i, row in enumerate(table) if i > header.row_index and not all(map(is_blank, row))
     ]
-
-    def fits(folder: Path) -> bool:
-        for _, row in body:
-            subj, fname = cell(row, "subject"), cell(row, "filename")
-            if is_blank(subj) or is_blank(fname):
-                continue
-            rel = spec.clip_template.format(
-                subject=subject_id(subj, spec.subject_template), filename=cell_text(fname)
-            )
-            if (
-                unsafe_reason(rel) is None
-                and (folder / rel).is_dir()
-                and list_frames(folder / rel, spec.frame_regex, prefix)
-            ):
-                return True
-        return False
-
     if not body:
         raise ManifestError(
             f"{sheet}: the sheet has no rows below its header (row {header.row_index + 1}): no clips to read"
         )
-    clip_dir = find_clip_dir(spec, root, frame_set, clips, fits)
+
+    def template_fields(row: tuple[Any, ...]) -> tuple[dict[str, Any], list[str]]:
+        """What a layout template may name: subject, filename, onset (as written), emotion, lookups."""
+        values = {fld: cell(row, fld) for fld in header.columns}
+        fields: dict[str, Any] = {
+            "filename": cell_text(values.get("filename")),
+            "onset": cell_text(values.get("onset")),
+            "emotion": cell_text(values.get("emotion")),
+        }
+        problems = []
+        for lookup in tables:
+            found, problem = lookup.fields(values)
+            fields.update(found)
+            if problem:
+                problems.append(problem)
+        if "subject" not in fields:
+            fields["subject"] = subject_id(values.get("subject"), spec.subject_template)
+        return fields, problems
+
+    def find(folder: Path, template: str, fields: dict[str, Any]) -> tuple[str | None, str]:
+        return find_clip(
+            folder,
+            template,
+            fields,
+            folders,
+            case_insensitive=options.case_insensitive_paths,
+            aliases=options.path_aliases,
+        )
+
+    def fits(folder: Path) -> str | None:
+        for template in templates:
+            for _, row in body:
+                if is_blank(cell(row, "subject")) or is_blank(cell(row, "filename")):
+                    continue
+                fields, problems = template_fields(row)
+                rel = None if problems else find(folder, template, fields)[0]
+                if rel is not None and list_frames(folder / rel, spec.frame_regex, prefix):
+                    return template
+        return None
+
+    clip_dir, template = find_clip_dir(spec, root, frame_set, clips, fits)
+    template = template or templates[0]
     base = base_root(root, clip_dir)
     reading = _Reading(
         root=base,
         sources={
             "annotation": str(sheet),
-            "header_row": str(header.row_index + 1),
+            "header_row": str(header.row_index + 1) if header.row_index >= 0 else "none",
             "clips": str(clip_dir),
+            "layout": template,
             "frame_set": frame_set,
         },
     )
+    checks: dict[str, _ClipCheck] = {}  # several rows may cut clips out of one recording
     seen: dict[str, int] = {}
     for excel_row, row in body:
         where = f"{sheet.name} row {excel_row}"
@@ -195,56 +207,78 @@ def read_sheet_dataset(
         if problems:
             reading.excluded.append(Excluded(where, "", "; ".join(problems)))
             continue
-        subject = subject_id(cell(row, "subject"), spec.subject_template)
-        filename = cell_text(cell(row, "filename"))
-        sample_id = f"{subject}/{filename}"
         values = {fld: cell(row, fld) for fld in header.columns}
-        _correct(spec.corrections, subject, filename, values, where, reading.corrections)
-
-        numbers: dict[str, int] = {}
-        for fld in ("onset", "apex", "offset"):
-            try:
-                numbers[fld] = parse_apex(values[fld]) if fld == "apex" else parse_int(values[fld])
-            except ValueError:
+        fields, problems = template_fields(row)
+        problems = [f"{where}: {p}" for p in problems]
+        subject, filename = str(fields["subject"]), fields["filename"]
+        try:
+            sample_id = options.sample_template.format(**fields)
+        except (KeyError, IndexError, ValueError) as err:
+            raise ManifestError(f"{spec.path}: sample_template cannot be filled: {err!r}") from None
+        if options.keep is not None:
+            kind = normalise_label(cell_text(values.get(options.keep.field)))
+            if kind in options.keep.skip:
+                reason = f"{options.keep.field} {kind!r}: {options.keep.reason or 'not read'}"
+                reading.excluded.append(Excluded(where, sample_id, reason, "filter"))
+                continue
+            if kind not in options.keep.values:
                 problems.append(
-                    f"{where}, column {names[fld]!r}: {fld} value {values[fld]!r} is not a whole number"
+                    f"{where}, column {names.get(options.keep.field, options.keep.field)!r}: {options.keep.field} {kind!r} is "
+                    f"neither read {list(options.keep.values)} nor skipped {list(options.keep.skip)}"
                 )
-        if len(numbers) == 3:
-            onset, apex, offset = numbers["onset"], numbers["apex"], numbers["offset"]
-            if onset > offset:
-                problems.append(
-                    f"{where}, columns {names['onset']!r}/{names['offset']!r}: "
-                    f"onset {onset} is after offset {offset}"
-                )
-            elif apex != -1 and not onset <= apex <= offset:
-                problems.append(
-                    f"{where}, column {names['apex']!r}: "
-                    f"apex {apex} is outside onset..offset {onset}..{offset}"
-                )
+        label = f"{where} ({sample_id})"
+        apply_corrections(spec.corrections, subject, filename, excel_row, values, label, reading.corrections)
+        known = known_error(spec, excel_row, values, names, where, reading.corrections, label)
+        if known:
+            reading.excluded.append(Excluded(where, sample_id, known, "known-error"))
+            continue
+        numbers = frame_numbers(spec, values, names, where, problems, reading.corrections, label)
         emotion = cell_text(values["emotion"])
-        klass = _classify(grouping, emotion, problems, f"{where}, column {names['emotion']!r}")
+        compound = options.multi_label is not None and options.multi_label[0] in emotion
+        klass = None
+        if not compound:
+            klass = _classify(grouping, emotion, problems, f"{where}, column {names['emotion']!r}")
         if sample_id in seen:
             problems.append(f"{where}: duplicate sample id {sample_id!r} (first at row {seen[sample_id]})")
         else:
             seen[sample_id] = excel_row
-        rel = spec.clip_template.format(subject=subject, filename=filename)
-        reason = unsafe_reason(filename) or unsafe_reason(rel)
+        reason = unsafe_reason(filename) or unsafe_reason(sample_id)
         if reason:
             problems.append(f"{where}, column {names['filename']!r}: {reason}")
+        if not problems and compound:
+            rule = f"multi-label emotion {emotion!r}: rows with several labels are left out (single-label classes)"
+            reading.excluded.append(Excluded(where, sample_id, rule, "multi-label"))
+            continue
         if _exclude(reading, where, sample_id, problems, klass, emotion, grouping):
             continue
-        check = _check_clip(base, clip_dir, rel, spec, prefix)
-        if not check.problems:
+        onset, apex, offset = numbers
+        rel, problem = find(clip_dir, template, fields)
+        if rel is None:
+            reading.excluded.append(Excluded(where, sample_id, f"{where}: {problem}"))
+            continue
+        if rel not in checks:
+            checks[rel] = _check_clip(base, clip_dir, rel, spec, prefix)
+        check, shown = checks[rel], (clip_dir / rel).as_posix()
+        frames, frame_nums = check.frames, check.numbers
+        clip_problems = list(check.problems)
+        if not clip_problems and options.clip_frames.select == "span":
+            span = cut_span(check.frames, check.numbers, onset, apex, offset, options.clip_frames, shown)
+            clip_problems += span.problems
+            reading.corrections += [f"{label}: {note}" for note in span.notes]
+            frames, frame_nums = span.frames, span.numbers
+            onset, apex, offset = span.onset, span.apex, span.offset
+        elif not clip_problems:
             missing = sorted(set(range(onset, offset + 1)) - set(check.numbers))
             if missing:
-                check.problems.append(
-                    f"frames missing on disk in {(clip_dir / rel).as_posix()}: {compact_ranges(missing)} "
+                clip_problems.append(
+                    f"frames missing on disk in {shown}: {compact_ranges(missing)} "
                     f"(annotated onset..offset {onset}..{offset}, found "
                     f"{check.numbers[0]}..{check.numbers[-1]})"
                 )
-        _strays(check, (clip_dir / rel).as_posix(), (onset, offset))
-        if check.problems:
-            reading.excluded.append(Excluded(where, sample_id, f"{where}: " + "; ".join(check.problems)))
+            stray = _ClipCheck(check.frames, check.numbers, clip_problems)
+            _strays(stray, shown, (onset, offset))
+        if clip_problems:
+            reading.excluded.append(Excluded(where, sample_id, f"{where}: " + "; ".join(clip_problems)))
             continue
         au_raw = values.get("action_units")
         reading.rows.append(
@@ -253,8 +287,8 @@ def read_sheet_dataset(
                 dataset=spec.name,
                 subject=subject,
                 clip=(clip_dir / rel).relative_to(base).as_posix(),
-                frames=check.frames,
-                frame_numbers=check.numbers,
+                frames=frames,
+                frame_numbers=frame_nums,
                 onset=onset,
                 apex=apex,
                 offset=offset,
@@ -342,7 +376,7 @@ def read_folder_dataset(
             for _, path in _walk(folder / subj, segments[1:], spec, {})
         )
 
-    clip_dir = find_clip_dir(spec, root, frame_set, clips, fits)
+    clip_dir, _ = find_clip_dir(spec, root, frame_set, clips, fits)
     base = base_root(root, clip_dir)
     reading = _Reading(
         root=base, sources={"annotation": "(folder names)", "clips": str(clip_dir), "frame_set": frame_set}

@@ -14,8 +14,9 @@ MISSING_APEX = {"", "/", "-", "-1", "n/a", "na", "none", "nan"}
 _AU_RE = re.compile(r"(?:AU)?\s*[LRBTU]?(\d+)", re.IGNORECASE)
 
 
-def read_table(path: Path) -> list[tuple[Any, ...]]:
-    """All rows of the first worksheet (``.xlsx``/``.xlsm``) or of a CSV file.
+def read_table(path: Path, sheet: str | None = None) -> list[tuple[Any, ...]]:
+    """All rows of a worksheet (``.xlsx``/``.xlsm``: the one named ``sheet``, else the first) or of a
+    CSV file (``sheet`` is then ignored).
 
     Element ``i`` is the row a person sees as row ``i + 1`` in Excel.
     """
@@ -32,7 +33,12 @@ def read_table(path: Path) -> list[tuple[Any, ...]]:
     except Exception as err:  # openpyxl raises several unrelated types for a damaged file
         raise ManifestError(f"{path}: cannot open the workbook: {err}") from err
     try:
-        return [tuple(row) for row in workbook.worksheets[0].iter_rows(values_only=True)]
+        if sheet is not None and sheet not in workbook.sheetnames:
+            raise ManifestError(
+                f"{path}: no worksheet named {sheet!r}; the workbook has {workbook.sheetnames}"
+            )
+        chosen = workbook[sheet] if sheet is not None else workbook.worksheets[0]
+        return [tuple(row) for row in chosen.iter_rows(values_only=True)]
     finally:
         workbook.close()
 
@@ -92,13 +98,52 @@ def find_header(
     )
 
 
+def column_letter(index: int) -> str:
+    """0-based column index -> Excel letters (``0`` -> ``"A"``, ``27`` -> ``"AB"``)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def headerless(
+    table: list[tuple[Any, ...]], positions: dict[str, int], numeric: tuple[str, ...], *, source: Path
+) -> Header:
+    """Columns of a sheet without a header row, at fixed ``positions`` (0-based).
+
+    The first non-blank row is taken as a header row some copy added (``row_index`` is its index)
+    when none of its ``numeric`` cells is a whole number; otherwise ``row_index`` is -1 (data from row
+    1; a data row with one bad cell stays a data row and is reported). Raises :class:`ManifestError`
+    when no row has whole numbers in the ``numeric`` columns.
+    """
+
+    def count(row: tuple[Any, ...]) -> int:
+        good = 0
+        for fld in numeric:
+            try:
+                parse_int(row[positions[fld]] if positions[fld] < len(row) else None)
+            except ValueError:
+                continue
+            good += 1
+        return good
+
+    rows = [row for row in table if not all(map(is_blank, row))]
+    if not any(count(row) == len(numeric) for row in rows):
+        wanted = ", ".join(f"{fld} in column {column_letter(positions[fld])}" for fld in numeric)
+        raise ManifestError(f"{source}: no row holds whole numbers where the spec expects them ({wanted})")
+    first = next(i for i, row in enumerate(table) if not all(map(is_blank, row)))
+    return Header(first if count(table[first]) == 0 else -1, dict(positions))
+
+
 def is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
 def parse_int(value: Any) -> int:
     """An integral cell (``12``, ``12.0``, ``" 12 "``) as int; ``ValueError`` otherwise."""
-    if isinstance(value, bool):
+    if value is None or isinstance(value, bool):
         raise ValueError(value)
     if isinstance(value, int):
         return value

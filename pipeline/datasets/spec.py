@@ -20,13 +20,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .options import SheetOptions, parse_sheet_options
 from .records import ManifestError
 
 SPEC_ENV = "AKMNET_DATA_MANIFESTS"
 """Environment variable naming an extra folder of spec files (searched before the built-in one)."""
 
-FIELDS = ("subject", "filename", "onset", "apex", "offset", "action_units", "emotion")
+FIELDS = ("subject", "filename", "onset", "apex", "offset", "action_units", "emotion", "expression_type")
 REQUIRED_FIELDS = ("subject", "filename", "onset", "apex", "offset", "emotion")
+OPTIONAL_REQUIRED = ("apex",)  # a sheet without apex declares ``apex = []`` (apex -1 on every row)
 KINDS = ("sheet", "folders", "composite")
 #: the grouping every cache is built with: one class per emotion label the spec's groupings know, so
 #: that one build serves every grouping (chosen at training time, `pipeline.datasets.regroup`)
@@ -46,7 +48,9 @@ def spec_dirs() -> list[Path]:
     return dirs
 
 
-def _find_spec_file(name_or_path: str | os.PathLike) -> Path:
+def _find_spec_file(name_or_path: str | os.PathLike, skip: Path | None = None) -> Path:
+    """The spec file of a name (the first of :func:`spec_dirs` holding it, passing over ``skip``) or
+    a path."""
     text = str(name_or_path)
     if text.endswith(".toml") or os.sep in text or "/" in text:
         path = Path(text)
@@ -55,7 +59,7 @@ def _find_spec_file(name_or_path: str | os.PathLike) -> Path:
         return path
     for folder in spec_dirs():
         path = folder / f"{text}.toml"
-        if path.is_file():
+        if path.is_file() and (skip is None or path.resolve() != skip.resolve()):
             return path
     raise SpecError(f"unknown dataset {text!r}; known datasets: {', '.join(list_datasets())}")
 
@@ -81,7 +85,10 @@ def _read_raw(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     parent = data.pop("extends", None)
     if parent is None:
         return data
-    parent_path = _find_spec_file(parent) if not str(parent).endswith(".toml") else path.parent / parent
+    # by name: a spec may extend the built-in spec of its own name (an override in $AKMNET_DATA_MANIFESTS)
+    parent_path = (
+        _find_spec_file(parent, skip=path) if not str(parent).endswith(".toml") else path.parent / parent
+    )
     base = _read_raw(parent_path, (*seen, path.resolve()))
     base.pop("name", None)
     return _merge(base, data)
@@ -168,7 +175,11 @@ class FrameSet:
 
 @dataclass(frozen=True)
 class Correction:
-    """A known annotation error, fixed when the sheet row still holds ``old``."""
+    """A known annotation error, fixed when the sheet row still holds ``old``.
+
+    The row is named by ``subject`` and ``filename``, or by ``sheet_row`` (the Excel row number, for
+    sheets where one video holds several rows), or by both; empty/None keys match any row.
+    """
 
     subject: str
     filename: str
@@ -176,6 +187,15 @@ class Correction:
     old: int | str
     new: int | str
     reason: str
+    sheet_row: int | None = None
+
+    def names(self, subject: str, filename: str, sheet_row: int) -> bool:
+        """Whether this correction is about the row ``sheet_row`` of ``subject``/``filename``."""
+        return (
+            (not self.subject or self.subject == subject)
+            and (not self.filename or self.filename == filename)
+            and (self.sheet_row is None or self.sheet_row == sheet_row)
+        )
 
 
 @dataclass(frozen=True)
@@ -188,6 +208,7 @@ class DatasetSpec:
     title: str = ""
     fps: float = 0.0
     clip_template: str = ""
+    clip_templates: tuple[str, ...] = ()  # a sheet dataset's layouts; the first that fits is used
     subject_template: str = "{number}"
     subject_regex: str = ".+"
     frame_regex: str = r".+"
@@ -203,6 +224,13 @@ class DatasetSpec:
     parts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # composite: part -> root dir names
     part_groupings: dict[str, dict[str, Grouping]] = field(default_factory=dict)
     exclude: tuple[dict[str, str], ...] = ()
+    options: SheetOptions = SheetOptions()
+
+    @property
+    def required_fields(self) -> tuple[str, ...]:
+        """The sheet fields every row must have (apex is not one where the spec says ``apex = []``)."""
+        absent = {f for f in OPTIONAL_REQUIRED if f in self.columns and not self.columns[f]}
+        return tuple(f for f in REQUIRED_FIELDS if f not in absent)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -218,9 +246,14 @@ class DatasetSpec:
             if "full" not in self.frame_sets:
                 raise SpecError(f"{self.path}: frame_sets must define 'full'")
         if self.kind == "sheet":
-            missing = [f for f in REQUIRED_FIELDS if f not in self.columns]
+            given = self.options.positions if self.options.headerless else self.columns
+            missing = [f for f in REQUIRED_FIELDS if f not in given and f not in self.columns]
             if missing:
-                raise SpecError(f"{self.path}: annotation.columns lacks {missing}")
+                where = "annotation.positions" if self.options.headerless else "annotation.columns"
+                raise SpecError(f"{self.path}: {where} lacks {missing}")
+            empty = [f for f, names in self.columns.items() if not names and f not in OPTIONAL_REQUIRED]
+            if empty and not self.options.headerless:
+                raise SpecError(f"{self.path}: annotation.columns.{empty[0]} must name at least one column")
             if not self.annotation_globs:
                 raise SpecError(f"{self.path}: annotation.globs must not be empty")
         if self.kind == "composite" and not self.parts:
@@ -300,22 +333,29 @@ def load_spec(name_or_path: str | os.PathLike) -> DatasetSpec:
         }
         corrections = tuple(
             Correction(
-                subject=str(c["subject"]),
-                filename=str(c["filename"]),
+                subject=str(c.get("subject", "")),
+                filename=str(c.get("filename", "")),
                 column=str(c["column"]),
                 old=c["old"],
                 new=c["new"],
                 reason=str(c.get("reason", "")),
+                sheet_row=int(c["sheet_row"]) if "sheet_row" in c else None,
             )
             for c in toml.get("corrections", [])
         )
+        for c in corrections:
+            if not (c.subject and c.filename) and c.sheet_row is None:
+                raise SpecError(f"{where}: a correction needs subject and filename, or sheet_row: {c}")
+        templates = toml.get("clip_template", "")
+        templates = tuple([templates] if isinstance(templates, str) else templates)
         return DatasetSpec(
             name=name,
             kind=str(toml.get("kind", "")),
             path=path,
             title=str(toml.get("title", name)),
             fps=float(toml.get("fps", 0.0)),
-            clip_template=str(toml.get("clip_template", "")),
+            clip_template=str(templates[0] if templates else ""),
+            clip_templates=templates,
             subject_template=str(toml.get("subject_template", "{number}")),
             subject_regex=str(toml.get("subject_regex", ".+")),
             frame_regex=str(toml.get("frame_regex", ".+")),
@@ -331,6 +371,7 @@ def load_spec(name_or_path: str | os.PathLike) -> DatasetSpec:
             parts={p: tuple(t.get("dirs", ())) for p, t in toml.get("parts", {}).items()},
             part_groupings=part_groupings,
             exclude=tuple({k: str(v) for k, v in e.items()} for e in toml.get("exclude", [])),
+            options=parse_sheet_options(toml, path, FIELDS),
         )
     except KeyError as err:
         raise SpecError(f"{where}: missing key {err}") from err

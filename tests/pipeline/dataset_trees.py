@@ -172,13 +172,15 @@ def build_smic(
     clips: Sequence[tuple[str, str, str, list[int]]] = tuple(SMIC_CLIPS),
     *,
     clip_dir: str | None = "HS",
+    writer=write_frames,
 ) -> dict[str, list[Path]]:
-    """SMIC-HS: ``HS/{subject}/micro/{emotion}/{clip}/image{N:06d}.bmp`` (no sheet)."""
+    """SMIC-HS: ``HS/{subject}/micro/{emotion}/{clip}/image{N:06d}.bmp`` (no sheet); ``writer`` writes
+    the frames (as :func:`write_frames`)."""
     base = root / clip_dir if clip_dir else root
     out = {}
     for subject, emotion, clip, numbers in clips:
         names = [f"image{n:06d}.bmp" for n in numbers]
-        out[f"{subject}/{clip}"] = write_frames(base / subject / "micro" / emotion / clip, names)
+        out[f"{subject}/{clip}"] = writer(base / subject / "micro" / emotion / clip, names)
     return out
 
 

@@ -37,7 +37,10 @@ def by_id(manifest: Manifest) -> dict[str, ClipRecord]:
 
 
 def test_registry_lists_datasets_and_groupings():
-    assert list_datasets() == ["casme1", "casme2", "megc2019", "samm", "smic", "synthetic"]
+    assert list_datasets() == [
+        "4dme", "casme1", "casme2", "casme3a", "casme3c", "casme_sq", "megc2019", "mmew", "samm", "smic",
+        "smic-nir", "smic-vis", "synthetic",
+    ]  # fmt: skip
     assert list_groupings("casme2") == ["akmnet-4class", "casme2-5class"]
     assert list_groupings("megc2019") == ["megc2019-3class"]
     assert list_groupings("casme1") == ["akmnet-4class", "casme1-4class"]

@@ -371,7 +371,7 @@ def test_full_benchmark_from_a_folder_without_luigi_cfg(tmp_path):
 def test_the_readme_build_command_parses_dataset_and_names_an_unknown_one(tmp_path, casme2_root):
     result = luigi("BuildDatasetCache", "--dataset", "casme9", "--root", str(casme2_root), cwd=tmp_path)
     assert result.returncode == REFUSED
-    assert "--dataset 'casme9' is unknown; known datasets: casme1, casme2" in output(result)
+    assert "--dataset 'casme9' is unknown; known datasets: 4dme, casme1, casme2, casme3a" in output(result)
     assert "ambiguous option" not in output(result)
 
 
@@ -478,7 +478,7 @@ def test_unknown_dataset_in_the_configuration_is_an_error_listing_the_known(tmp_
     result = luigi("FullBenchmark", "--workdir", str(tmp_path / "work"), cwd=tmp_path)
     assert result.returncode == REFUSED
     assert (
-        "luigi.cfg [datasets]: 'casme3' is not a dataset spec in data_manifests/; known: casme1, casme2"
+        "luigi.cfg [datasets]: 'casme3' is not a dataset spec in data_manifests/; known: 4dme, casme1, casme2, casme3a"
         in output(result)
     )
     assert f"configuration: {cfg}" in output(result)
