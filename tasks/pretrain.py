@@ -153,7 +153,7 @@ class PretrainCNN(WorkdirMixin, PretrainMixin, luigi.Task):
     ``PretrainFaces`` (from ``--pretrain-imagenet`` weights when given); resumes per epoch."""
 
     processes = PretrainFaces.processes
-    threads = luigi.OptionalIntParameter(
+    pretrain_threads = luigi.OptionalIntParameter(
         default=None, config_path={"section": "train", "name": "threads"}, description="torch CPU threads"
     )
 
@@ -191,7 +191,7 @@ class PretrainCNN(WorkdirMixin, PretrainMixin, luigi.Task):
             out = Path(self.output().path)
             pretrain(
                 images, labels, classes, self.params, out, description=description, imagenet=self.pretrain_imagenet,
-                state_path=out.with_suffix(".state.pt"), threads=self.threads,
+                state_path=out.with_suffix(".state.pt"), threads=self.pretrain_threads,
             )  # fmt: skip
             out.with_suffix(".state.pt").unlink(missing_ok=True)
 

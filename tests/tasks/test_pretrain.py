@@ -144,3 +144,24 @@ def test_pretrain_cnn_through_the_cli_and_trainloso_starts_from_it(faces, tmp_pa
     again = luigi(*train, "--init-checkpoint", str(second), cwd=tmp_path)
     assert again.returncode == 0, output(again)
     assert len(list((work / "runs").glob("*/metrics.json"))) == 2  # a new run name for another checkpoint
+
+
+@pytest.mark.slow
+def test_full_benchmark_paper_method_starts_from_the_pretrained_cnn(tmp_path):
+    work = tmp_path / "work"
+    options = ["--workdir", str(work), "--face-size", "64", "--synthetic-subjects", "2", "--synthetic-clips-per-class",
+               "1", "--synthetic-clip-length", "[14, 16]", "--synthetic-blink-frames", "6", "--epochs", "1",
+               "--input-size", "64", "--max-frames", "4", "--batch-size", "4", "--width", "16",
+               "--methods", "default, paper", "--pretrain-images", "builtin", "--pretrain-n-per-class", "3",
+               "--pretrain-epochs", "1", "--pretrain-input-size", "64", "--pretrain-width", "16"]  # fmt: skip
+    result = luigi("FullBenchmark", *options, cwd=tmp_path)
+    assert result.returncode == 0, output(result)
+    (checkpoint,) = (work / "pretrain").glob("builtin-*.pt")
+    rows = {r["method"]: r for r in json.loads((work / "report.json").read_text())}
+    assert rows["paper"]["init"].startswith("pretrained (PretrainCNN) on builtin (folders layout), 4 classes")
+    assert file_sha256(checkpoint)[:12] in rows["paper"]["init"]
+    assert rows["default"]["init"] == "from scratch (seed 0)"  # only the paper method is pretrained
+    report = (work / "report.md").read_text()
+    assert "- synthetic, paper: initialised pretrained (PretrainCNN) on builtin" in report
+    again = luigi("FullBenchmark", *options, cwd=tmp_path)
+    assert again.returncode == 0 and "complete ones were encountered" in output(again)
