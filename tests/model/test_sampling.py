@@ -30,3 +30,36 @@ def test_balanced_input_is_a_permutation():
     labels = [0, 1, 2, 0, 1, 2]
     assert sorted(balanced_order(labels, 0, 0)) == list(range(6))
     assert balanced_order([], 0, 0) == []
+
+
+def test_an_oversampled_epoch_visits_every_class_as_often_as_the_largest():
+    import numpy as np
+    import torch
+
+    from model.config import TrainConfig
+    from model.train import build_model, train_epoch
+    from tests.model.conftest import TensorClips, blob_clip
+
+    rng = np.random.default_rng(0)
+    labels = [0, 0, 0, 0, 0, 1, 1]
+
+    class Counting(TensorClips):
+        seen: list[int] = []
+
+        def __getitem__(self, i):
+            self.seen.append(self.labels[i])
+            return super().__getitem__(i)
+
+    data = Counting([blob_clip(c, 3, 64, rng) for c in labels], labels)
+    cfg = TrainConfig(balance="oversample", input_size=64, width=4, batch_size=2, channels_last=False)
+    model = build_model(2, cfg)
+    optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr)
+    for epoch in (0, 1):
+        Counting.seen = []
+        train_epoch(model, data, optimizer, cfg, epoch, torch.device("cpu"))
+        assert Counter(Counting.seen) == {0: 5, 1: 5}
+    Counting.seen = []
+    train_epoch(
+        model, data, optimizer, TrainConfig(**{**cfg.to_dict(), "balance": "none"}), 0, torch.device("cpu")
+    )
+    assert Counter(Counting.seen) == {0: 5, 1: 2}  # as they come
