@@ -156,7 +156,8 @@ def train_fold(
         json.dumps({"labels": per_epoch[-1]["labels"], "preds": [p["preds"] for p in per_epoch]}),
     )
     if cfg.protocol == "reference-optimistic":
-        selected_epoch = optimistic_epoch([r["test_accuracy"] for r in history], optimistic_from(cfg))
+        first = optimistic_from(cfg.epochs, cfg.optimistic_min_epoch)
+        selected_epoch = optimistic_epoch([r["test_accuracy"] for r in history], first)
     else:
         selected_epoch = epochs
     preds = per_epoch[selected_epoch - 1]
@@ -191,10 +192,10 @@ def train_fold(
     return summary
 
 
-def optimistic_from(cfg: TrainConfig) -> int:
+def optimistic_from(epochs: int, optimistic_min_epoch: int | None) -> int:
     """The first epoch the optimistic selection considers: ``optimistic_min_epoch``, or a quarter of the
-    epochs (the reference's 10 of 40), at least 1 and at most ``epochs``."""
-    return min(cfg.optimistic_min_epoch or max(1, cfg.epochs // 4), cfg.epochs)
+    ``epochs`` (the reference's 10 of 40), at least 1 and at most ``epochs``."""
+    return min(optimistic_min_epoch or max(1, epochs // 4), epochs)
 
 
 def optimistic_epoch(test_accuracy: list[float], first: int) -> int:
@@ -250,8 +251,8 @@ def optimistic_scores(folds: list[Path], summaries: list[dict], num_classes: int
     trained) and ``reference-optimistic`` (each fold's best epoch on its test subject from
     `optimistic_from` on, as the AKMNet reference selects; leaks the test subject). Each holds pooled
     ``accuracy``, ``uf1``, ``uar`` and ``fold_epochs``; ``from_epoch`` is the optimistic window's start."""
-    cfg = TrainConfig.from_dict(summaries[0]["config"])
-    first = optimistic_from(cfg)
+    config = summaries[0]["config"]  # a dict: its initial checkpoint need not exist any more
+    first = optimistic_from(config["epochs"], config["optimistic_min_epoch"])
     labels: list[int] = []
     chosen: dict[str, list[int]] = {"fixed": [], "reference-optimistic": []}
     epochs: dict[str, dict[str, int]] = {"fixed": {}, "reference-optimistic": {}}
