@@ -70,6 +70,8 @@ class TrainConfig:
         init_checkpoint: initialise from this file before training, keeping the tensors whose names
             and shapes match (the reference's ``--premodel``): this toolkit's fold checkpoints or a plain
             state dict; None: from ``seed``.
+        init_partial: accept an initial checkpoint that fills less than half of the model's values
+            (otherwise an error: `model.train.MIN_INIT_SHARE`).
         init_checkpoint_sha256: that file's SHA-256, filled in when the config is made (the run's
             identity holds it, not the path).
         seed: seeds weights, data order, augmentation and dropout.
@@ -121,6 +123,7 @@ class TrainConfig:
     flip: bool = False
     init_checkpoint: str | None = None
     init_checkpoint_sha256: str | None = None
+    init_partial: bool = False
     threads: int | None = None
     keep_in_memory: bool = True
 
@@ -190,6 +193,7 @@ class TrainConfig:
         need(self.eval_norm in EVAL_NORMS, "eval_norm", f"one of {EVAL_NORMS}")
         need(self.lr_schedule in LR_SCHEDULES, "lr_schedule", f"one of {LR_SCHEDULES}")
         need(isinstance(self.flip, bool), "flip", "True or False")
+        need(isinstance(self.init_partial, bool), "init_partial", "True or False")
         need(isinstance(self.recipe, str) and bool(self.recipe), "recipe", "a recipe name")
         if self.init_checkpoint is not None:
             need(Path(self.init_checkpoint).is_file(), "init_checkpoint", "an existing checkpoint file")

@@ -76,7 +76,7 @@ def build_model(num_classes: int, cfg: TrainConfig) -> nn.Module:
     torch.manual_seed(cfg.seed)
     model = MODELS[cfg.model].build(num_classes, cfg)
     if cfg.init_checkpoint is not None:
-        initialise_from(model, cfg.init_checkpoint)
+        initialise_from(model, cfg.init_checkpoint, partial=cfg.init_partial)
     return model
 
 
@@ -115,17 +115,34 @@ def load_matching(
     return loaded, sorted(set(own) - set(loaded))
 
 
-def initialise_from(model: nn.Module, path: str | os.PathLike) -> dict[str, list[str]]:
+#: the least share of a model's values an initial checkpoint must fill, unless a partial load is asked for
+MIN_INIT_SHARE = 0.5
+
+
+def initialise_from(model: nn.Module, path: str | os.PathLike, partial: bool = False) -> dict[str, list[str]]:
     """Copy into ``model`` the tensors of checkpoint ``path`` whose names and shapes match (the
     reference's ``--premodel``); the rest keep their initial values. ``path``: a fold checkpoint of
-    this toolkit (its ``model``) or a plain state dict, read with ``weights_only=True``.
+    this toolkit (its ``model``), a pretrained frame CNN (`model.pretrain`) or a plain state dict, read
+    with ``weights_only=True``.
 
     Logs and returns ``{"loaded": [...], "kept": [...]}`` (the model's tensor names). Raises
-    :class:`CheckpointError` naming the file when it cannot be read or nothing matches.
+    :class:`CheckpointError` naming the file when it cannot be read, nothing matches, or (unless
+    ``partial``) the matching tensors hold less than :data:`MIN_INIT_SHARE` of the model's values
+    (a checkpoint of another model or width), naming the counts.
     """
     state = read_state_dict(path, "--init-checkpoint")
-    loaded, kept = load_matching(model, state, path, "--init-checkpoint")
     own = model.state_dict()
+    matching = [k for k, v in state.items() if k in own and own[k].shape == v.shape]
+    share = sum(own[k].numel() for k in matching) / max(1, sum(v.numel() for v in own.values()))
+    if share < MIN_INIT_SHARE and not partial:
+        others = sorted({k.split(".")[0] for k in state if k not in matching})
+        raise CheckpointError(
+            f"{path}: --init-checkpoint: only {len(matching)} of the model's {len(own)} tensors "
+            f"({share:.0%} of its values) match by name and shape; the checkpoint's other tensors "
+            f"({len(state) - len(matching)}, under {others[:6]}) are of another model or width. "
+            f"--init-partial true loads the matching ones anyway"
+        )
+    loaded, kept = load_matching(model, state, path, "--init-checkpoint")
     log.info("initialised from %s: %d of %d tensors loaded; kept at their initial value: %s",
              path, len(loaded), len(own), kept or "none")  # fmt: skip
     return {"loaded": loaded, "kept": kept}

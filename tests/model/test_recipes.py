@@ -203,7 +203,20 @@ def test_init_checkpoint_keeps_matching_tensors(tmp_path, caplog):
         initialise_from(three, tmp_path / "junk.pt")
     torch.save({"x": torch.zeros(2)}, tmp_path / "other.pt")
     with pytest.raises(CheckpointError, match="no tensor matches"):
-        initialise_from(three, tmp_path / "other.pt")
+        initialise_from(three, tmp_path / "other.pt", partial=True)
+    # a checkpoint of another model: a few tensors match by chance
+    flow = build_model(3, recipe_config("flow-cnn"))
+    mixed = {**flow.state_dict(), "cnn.conv1.weight": donor.state_dict()["cnn.conv1.weight"]}
+    torch.save(mixed, tmp_path / "flow.pt")
+    with pytest.raises(
+        CheckpointError,
+        match=r"only 2 of the model's 140 tensors \(0% of its values\) match .* under \['fc', 'streams'\]",
+    ):
+        initialise_from(three, tmp_path / "flow.pt")
+    assert initialise_from(three, tmp_path / "flow.pt", partial=True)["loaded"] == [
+        "cnn.conv1.weight",
+        "fc.bias",
+    ]
     with pytest.raises(ValueError, match="init_checkpoint"):
         recipe_config("default", init_checkpoint=str(tmp_path / "absent.pt"))
 
