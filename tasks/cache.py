@@ -23,7 +23,7 @@ from tasks.config import (
     synthetic_params,
 )
 from tasks.configfile import files_read
-from tasks.logs import running
+from tasks.logs import quiet, running
 from tasks.params import forward
 
 
@@ -141,7 +141,7 @@ class BuildDatasetCache(WorkdirMixin, PreprocessMixin, SyntheticMixin, luigi.Tas
         return luigi.LocalTarget(str(Path(self.workdir) / "cache" / f"{self.cache_name()}.h5"))
 
     def run(self) -> None:
-        with running(self, "cache"):
+        with running(self, "cache") as report:
             manifest = self.manifest or self.load(self.input().path)
             fingerprint = data_fingerprint(manifest, spec_files(self.dataset))
             if self.manifest is not None and fingerprint != self.fingerprint:
@@ -161,4 +161,6 @@ class BuildDatasetCache(WorkdirMixin, PreprocessMixin, SyntheticMixin, luigi.Tas
                 device=self.magnifier_device,
                 data_fingerprint=fingerprint,
                 provenance={"configuration": files_read()},
+                progress=not quiet(),
+                report=report,
             )
