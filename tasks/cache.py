@@ -54,9 +54,10 @@ class SyntheticDataset(WorkdirMixin, SyntheticMixin, luigi.Task):
         return f"synthetic-{digest({'seed': self.synthetic_seed, **dataclasses.asdict(params)})}"
 
     def run(self) -> None:
-        with running(self, "synthetic dataset"):
+        with running(self, "synthetic dataset") as report:
             # write_dataset builds in a temporary folder and renames it when complete
-            write_dataset(self.output().path, synthetic_params(self), seed=self.synthetic_seed, progress=True)
+            write_dataset(self.output().path, synthetic_params(self), seed=self.synthetic_seed,
+                          progress=not quiet(), report=report)  # fmt: skip
 
 
 class BuildDatasetCache(WorkdirMixin, PreprocessMixin, SyntheticMixin, luigi.Task):
