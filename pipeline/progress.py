@@ -65,6 +65,7 @@ class Progress:
         )  # fmt: skip
         self.plain = not quiet and self.bar.disable
         self._percent: int | None = None
+        self._first: tuple[float, int] | None = None  # (when, steps done) at the first update
 
     def __enter__(self) -> Progress:
         return self
@@ -76,11 +77,15 @@ class Progress:
         return int(100 * self.done / self.total) if self.total else 100
 
     def left(self) -> float | None:
-        """Seconds left at the mean pace of the steps done here (None before the first)."""
-        ran = self.done - self.initial
+        """Seconds left at the mean pace of the steps done here (None before the first): from the
+        first step on once there are two (the first also carries the start-up, e.g. a process pool)."""
+        since, done_then = self._first or (self.started, self.initial)
+        if self.done - done_then <= 0:
+            since, done_then = self.started, self.initial
+        ran = self.done - done_then
         if ran <= 0:
             return None
-        return (time.monotonic() - self.started) / ran * (self.total - self.done)
+        return (time.monotonic() - since) / ran * (self.total - self.done)
 
     def line(self, note: str = "") -> str:
         """``<desc>: 40/80 clips (50%), <note>, ~1m20s left``."""
@@ -96,6 +101,7 @@ class Progress:
         (``line``, default :meth:`line`), and ``report`` when the percentage changed or ``line`` is
         given. Returns the line."""
         before, self.done = self.done, self.done + n
+        self._first = self._first or (time.monotonic(), self.done)
         if note:
             self.bar.set_postfix_str(note, refresh=False)
         self.bar.update(n)
