@@ -19,12 +19,12 @@ log = logging.getLogger(__name__)
 LOSS_NAMES = {"loss_ce": "ce", "loss_separation": "sep", "loss_count": "cnt"}
 
 
-def losses_text(record: dict) -> str:
+def losses_text(record: dict, digits: str = ".3f") -> str:
     """``ce 0.912 sep 1.231 cnt 0.000`` (and ``val_uf1`` under ``inner-val``), from a history record;
     the test subject's accuracy is not shown (reading it while training invites choosing by it)."""
-    parts = [f"{short} {record[key]:.3f}" for key, short in LOSS_NAMES.items() if key in record]
+    parts = [f"{short} {record[key]:{digits}}" for key, short in LOSS_NAMES.items() if key in record]
     if "val_uf1" in record:
-        parts.append(f"val_uf1 {record['val_uf1']:.3f}")
+        parts.append(f"val_uf1 {record['val_uf1']:{digits}}")
     return " ".join(parts)
 
 
@@ -71,6 +71,10 @@ class EpochProgress:
     def left_text(self, epoch: int) -> str:
         return f"left {duration(self.fold_left(epoch))}"
 
+    def bar_note(self, losses: str) -> str:
+        """The bar's postfix (tqdm shows the epochs, their pace and the time left itself)."""
+        return losses
+
     def show(self, record: dict) -> str:
         epoch = record["epoch"]
         losses = f"{losses_text(record)} lr {record['lr']:.3g}".strip()
@@ -78,7 +82,8 @@ class EpochProgress:
         line = f"{self.title()} epoch {epoch}/{self.epochs}: {losses}, {spe:.3g} s/epoch, {left}"
         log.info(line)
         if self.progress is not None:
-            self.progress.update(1, note=f"{losses}, {left}", line=line)
+            brief = f"{losses_text(record, '.3g')} lr {record['lr']:.3g}".strip()
+            self.progress.update(1, note=self.bar_note(brief), line=line)
         return line
 
     def close(self) -> None:

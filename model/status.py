@@ -211,6 +211,9 @@ class FoldProgress(EpochProgress):
     def left_text(self, epoch: int) -> str:
         return f"left {duration(self.fold_left(epoch))}, run ~{duration(self.run_left)}"
 
+    def bar_note(self, losses: str) -> str:
+        return f"{losses}, run ~{duration(self.run_left)}"
+
     def finish(self, summary: dict) -> None:
         """The fold is done (trained now or found finished): its status and a last report."""
         epochs = len(summary.get("history") or [])

@@ -84,6 +84,6 @@ def test_an_epoch_bar_on_a_terminal_and_the_line_in_the_log(caplog):
         progress.close()
     assert line == "pretrain epoch 2/3: ce 0.500 lr 0.01, 2 s/epoch, left 2s"
     drawn = terminal.getvalue()
-    assert "\r" in drawn and "pretrain" in drawn and "2/3" in drawn and "ce 0.500" in drawn
+    assert "\r" in drawn and "pretrain" in drawn and "2/3" in drawn and "ce 0.5 lr 0.01" in drawn
     assert line not in drawn  # the bar, not the plain line
     assert caplog.messages == [line]
