@@ -152,8 +152,10 @@ class FoldStatus:
         self._stack = contextlib.ExitStack()
 
     def __enter__(self) -> FoldStatus:
-        self._stack.enter_context(exclusive(self.path, "fold status", wait=10))
-        self.update(state="running", epochs=self.epochs, epoch=0, error=None)
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(exclusive(self.path, "fold status", wait=10))
+            self.update(state="running", epochs=self.epochs, epoch=0, error=None)
+            self._stack = stack.pop_all()  # held until __exit__; released here if the write failed
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
