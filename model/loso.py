@@ -11,6 +11,7 @@ Fold folder (``out_dir``): ``checkpoint.pt`` (per-epoch training state, resumabl
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -27,6 +28,7 @@ from model.metrics import apex_localisation, classification_metrics, per_subject
 from model.models import MODELS
 from model.report import render_report
 from model.results import KeyframeClip, RunMetrics
+from model.status import FoldProgress, refresh
 from model.train import build_model, describe_init, fit, predict, resolve_device, use_threads
 from pipeline.atomic import atomic_path, write_text
 from pipeline.datasets.regroup import grouped_cache
@@ -82,15 +84,24 @@ def train_fold(
     cfg: TrainConfig,
     out_dir: str | os.PathLike,
     flow_path: str | os.PathLike | None = None,
+    progress: FoldProgress | None = None,
 ) -> dict:
     """Train on every subject of the cache except ``subject``, evaluate on ``subject``; a flow model
     reads the cache's flow file ``flow_path`` (`pipeline.flow.compute_flow_file`).
 
     Resumes from ``out_dir/checkpoint.pt`` when present; returns the existing summary when
     ``out_dir/fold.json`` already records a finished fold with the same configuration.
-    Returns the fold summary (also written to ``fold.json``).
+    Returns the fold summary (also written to ``fold.json``). ``progress`` (`model.status.FoldProgress`)
+    is told every epoch and keeps the fold's status file (done, or failed with the error).
     """
-    out_dir = Path(out_dir)
+    with progress if progress is not None else contextlib.nullcontext():
+        summary = _train_fold(h5_path, subject, cfg, Path(out_dir), flow_path, progress)
+        if progress is not None:
+            progress.finish(summary)
+    return summary
+
+
+def _train_fold(h5_path, subject: str, cfg: TrainConfig, out_dir: Path, flow_path, progress) -> dict:
     summary_path = out_dir / "fold.json"
     info = grouped_cache(h5_path, cfg.grouping)
     if summary_path.exists():
@@ -120,6 +131,8 @@ def train_fold(
             p = predict(model, val_set, cfg, device)
             return {"val_uf1": classification_metrics(p["labels"], p["preds"], num_classes)["uf1"]}
 
+        if progress is not None:
+            progress.stage = "inner-val"
         inner_hist = fit(
             build_model(num_classes, cfg),
             datasets(subjects=fit_subjects, train=True),
@@ -127,7 +140,10 @@ def train_fold(
             checkpoint=out_dir / "inner.pt",
             on_epoch=validate,
             tag=f"inner-val {subject}",
+            progress=progress,
         )
+        if progress is not None:
+            progress.stage = "final"
         best = max(inner_hist, key=lambda r: (r["val_uf1"], -r["epoch"]))  # earliest of the best
         inner = {"val_subjects": val_subjects, "val_uf1": [r["val_uf1"] for r in inner_hist]}
         epochs = best["epoch"]
@@ -149,6 +165,7 @@ def train_fold(
         checkpoint=out_dir / "checkpoint.pt",
         on_epoch=on_epoch,
         tag=f"{cfg.protocol} {subject}",
+        progress=progress,
     )
     per_epoch = [r.pop("test_predictions") for r in history]
     write_text(
@@ -357,6 +374,7 @@ def aggregate(
         figures.plot_training_curves(histories, run_dir / "training.png", f"training, {len(histories)} folds")
     write_text(run_dir / "report.md", render_report(metrics))
     metrics.write(run_dir / "metrics.json")
+    refresh(run_dir)  # the status file says the run is aggregated
     log.info(
         "%s: accuracy %.4f, UF1 %.4f, UAR %.4f over %d clips (%s)",
         run_dir.name, metrics.accuracy, metrics.uf1, metrics.uar, metrics.n_samples, metrics.protocol,
@@ -370,9 +388,11 @@ def run_loso(
     run_dir: str | os.PathLike,
     subjects: list[str] | None = None,
     flow_path: str | os.PathLike | None = None,
+    quiet: bool = True,
 ) -> RunMetrics:
     """Every fold (or only ``subjects``) in-process, then :func:`aggregate`; returns the metrics. A flow
-    model without ``flow_path`` computes the flow file into ``run_dir/flow.h5`` first."""
+    model without ``flow_path`` computes the flow file into ``run_dir/flow.h5`` first. The run's status
+    file is kept (`model.status`); ``quiet=False`` shows every epoch on the console."""
     run_dir = Path(run_dir)
     if MODELS[cfg.model].input == "flow" and flow_path is None:
         from pipeline.flow import compute_flow_file
@@ -380,6 +400,9 @@ def run_loso(
         flow_path = run_dir / "flow.h5"
         if not flow_path.exists():
             compute_flow_file(h5_path, flow_path, source=cfg.source)
-    for subject in subjects or grouped_cache(h5_path, cfg.grouping).subjects:
-        train_fold(h5_path, subject, cfg, run_dir / fold_name(subject), flow_path)
+    info = grouped_cache(h5_path, cfg.grouping)
+    for subject in subjects or info.subjects:
+        progress = FoldProgress(run_dir, subject, info.subjects, epochs=cfg.epochs,
+                                name=f"{info.dataset}/{cfg.recipe}", quiet=quiet)  # fmt: skip
+        train_fold(h5_path, subject, cfg, run_dir / fold_name(subject), flow_path, progress)
     return aggregate(run_dir)

@@ -20,6 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from model.config import TrainConfig
+from model.progress import EpochProgress
 from model.resnet import resnet18
 from model.train import PRETRAINED_FORMAT, fit, load_matching, read_state_dict, save_checkpoint
 from pipeline.identity import file_sha256
@@ -136,11 +137,12 @@ def pretrain(
     imagenet: str | os.PathLike | None = None,
     state_path: str | os.PathLike | None = None,
     threads: int | None = None,
+    progress: EpochProgress | None = None,
 ) -> dict:
     """Train a :class:`FrameClassifier` on ``images``/``labels`` and write its ``cnn.*`` tensors to
     ``out_path`` (``{"format", "model", "meta"}``, atomic). ``imagenet``: a torchvision ResNet-18 state
     dict to start from; ``state_path``: the per-epoch training state, from which an interrupted run
-    resumes. Returns the meta (``description``, classes, counts, history, ImageNet file and SHA-256)."""
+    resumes; ``progress``: told every epoch (`model.progress`). Returns the meta (``description``, classes, counts, history, ImageNet file and SHA-256)."""
     cfg = TrainConfig(
         recipe="pretrain", epochs=params.epochs, lr=params.lr, lr_schedule="cosine", weight_decay=params.weight_decay,
         batch_size=params.batch_size, input_size=params.input_size, width=params.width, seed=params.seed,
@@ -150,7 +152,7 @@ def pretrain(
     model = FrameClassifier(len(classes), params.width)
     mapped = map_torchvision_resnet(model, imagenet) if imagenet else None
     data = ImageDataset(images, labels, params.input_size, train=True, seed=params.seed)
-    history = fit(model, data, cfg, checkpoint=state_path, tag="pretrain")
+    history = fit(model, data, cfg, checkpoint=state_path, tag="pretrain", progress=progress)
     meta = {
         "description": description,
         "classes": classes,

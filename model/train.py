@@ -15,6 +15,7 @@ import math
 import os
 import pickle
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from torch.utils.data import DataLoader, Dataset
 from model import akm
 from model.config import TrainConfig
 from model.models import MODELS
+from model.progress import EpochProgress
 from model.sampling import balanced_order
 from pipeline.atomic import atomic_path
 from pipeline.identity import canonical_json, train_identity
@@ -375,12 +377,15 @@ def fit(
     checkpoint: str | os.PathLike | None = None,
     on_epoch: Callable[[int, nn.Module], dict] | None = None,
     tag: str = "",
+    progress: EpochProgress | None = None,
 ) -> list[dict]:
     """Train ``model`` on ``dataset`` for ``epochs`` (default ``cfg.epochs``) epochs.
 
     With ``checkpoint``, the state (weights, optimiser, history) is saved atomically after every epoch
     and training resumes from it when the file exists and was written with the same ``cfg`` and ``tag``.
     ``on_epoch(epoch, model)`` (1-based epoch) may return a dict stored in that epoch's history record.
+    ``progress`` (`model.progress.EpochProgress`) is told the epochs to train and, after each epoch
+    (checkpoint saved), its record and wall time; it only reads them.
     Returns the history: one dict per epoch with ``epoch``, ``lr`` and mean loss parts.
     """
     epochs = cfg.epochs if epochs is None else epochs
@@ -401,7 +406,10 @@ def fit(
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         history, start = list(state["history"]), int(state["epoch"])
+    if progress is not None:
+        progress.begin(epochs, start)
     for epoch in range(start, epochs):
+        began = time.perf_counter()
         lr = learning_rate(epoch, cfg)
         for group in optimizer.param_groups:
             group["lr"] = lr
@@ -427,4 +435,6 @@ def fit(
                     "history": history,
                 },
             )
+        if progress is not None:
+            progress.epoch(record, time.perf_counter() - began)
     return history

@@ -30,6 +30,7 @@ from pipeline.datasets import ClipRecord, Manifest
 from pipeline.faces.qc import face_summary
 from pipeline.faces.record import FaceQC
 from pipeline.params import PreprocessParams
+from pipeline.progress import Progress, Report
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +191,7 @@ def _run_clips(
     staging: Path,
     workers: int,
     device: str | None,
-    bar: Any,
+    progress: Progress,
 ) -> dict[str, str]:
     """Process ``todo`` (in process when ``workers <= 1``), at most ``2 * workers`` clips in flight."""
     failed: dict[str, str] = {}
@@ -198,9 +199,7 @@ def _run_clips(
     def collect(result: dict[str, Any]) -> None:
         if not result["ok"]:
             failed[result["sample_id"]] = result["error"]
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix(failed=len(failed))
+        progress.update(1, note=f"{len(failed)} failed")
 
     if workers <= 1:
         for record in todo:
@@ -338,6 +337,7 @@ def build_cache(
     device: str | None = None,
     data_fingerprint: str = "",
     provenance: dict[str, Any] | None = None,
+    report: Report | None = None,
 ) -> BuildSummary:
     """Build the HDF5 cache of ``manifest`` with ``params`` at ``out_path`` and its QC in ``qc_dir``.
 
@@ -352,6 +352,8 @@ def build_cache(
     reference frame with landmarks for the first ``landmark_rows`` clips) and
     ``strip-<sample_id>.png`` (raw vs magnified) for the first ``strips`` clips.
 
+    ``progress``: a bar on a terminal, a line per tenth of the clips otherwise (`pipeline.progress`);
+    ``report(percent, message)`` is told every whole percent of the clips done.
     ``device`` is where magnification runs (default CPU; ``"cuda"`` when present). ``provenance``
     (e.g. the configuration files used) is added to the qc.json summary; ``data_fingerprint``
     (``pipeline.identity.data_fingerprint`` of the manifest) is stored in the file's attributes.
@@ -382,16 +384,9 @@ def build_cache(
     todo = [r for r in rows if not staged_is_current(staged_path(staging, r.sample_id), r)]
     reused = len(rows) - len(todo)
 
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(rows), initial=reused, desc=f"{manifest.dataset} clips", unit="clip")
-    try:
+    desc = f"{manifest.dataset} clips"
+    with Progress(desc, len(rows), initial=reused, unit="clip", quiet=not progress, report=report) as bar:
         failed = _run_clips(todo, Path(manifest.root), params, staging, workers, device, bar)
-    finally:
-        if bar is not None:
-            bar.close()
     for sid, err in failed.items():
         log.warning("%s: clip %s failed: %s", manifest.dataset, sid, err)
     flagged = _flagged_clips(rows, staging, failed)

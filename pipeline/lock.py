@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,9 +26,24 @@ def lock_path(target: str | os.PathLike) -> Path:
     return target.with_name(f".{target.name}.lock")
 
 
+def _acquire(fd: int, wait: float) -> bool:
+    """Take the exclusive lock of ``fd``, trying again for up to ``wait`` seconds."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
+
+
 @contextlib.contextmanager
-def exclusive(target: str | os.PathLike, what: str = "output") -> Iterator[Path]:
-    """Hold the lock of ``target`` while the block runs; raise :class:`LockedError` if it is held.
+def exclusive(target: str | os.PathLike, what: str = "output", wait: float = 0.0) -> Iterator[Path]:
+    """Hold the lock of ``target`` while the block runs; raise :class:`LockedError` if it is held
+    (after trying for ``wait`` seconds: short read-modify-write sections such as a status file wait
+    for each other, writers of an output do not).
 
     Args:
         target: the output being written (file or folder; it need not exist yet).
@@ -37,14 +53,12 @@ def exclusive(target: str | os.PathLike, what: str = "output") -> Iterator[Path]
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not _acquire(fd, wait):
             holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
             raise LockedError(
                 f"{what} {Path(target)} is being written by another process (pid {holder}, lock {path}); "
                 f"wait for it to finish or use another --workdir"
-            ) from None
+            )
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         try:
@@ -54,3 +68,19 @@ def exclusive(target: str | os.PathLike, what: str = "output") -> Iterator[Path]
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def is_held(target: str | os.PathLike) -> bool:
+    """Whether a live process holds the lock of ``target`` (:func:`exclusive`): a shared lock is
+    tried and released at once, so a holder that died, however it died, reads as not holding it."""
+    try:
+        fd = os.open(lock_path(target), os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing releases a lock taken here
+    return False

@@ -23,7 +23,7 @@ from tasks.config import (
     synthetic_params,
 )
 from tasks.configfile import files_read
-from tasks.logs import running
+from tasks.logs import quiet, running
 from tasks.params import forward
 
 
@@ -54,9 +54,10 @@ class SyntheticDataset(WorkdirMixin, SyntheticMixin, luigi.Task):
         return f"synthetic-{digest({'seed': self.synthetic_seed, **dataclasses.asdict(params)})}"
 
     def run(self) -> None:
-        with running(self, "synthetic dataset"):
+        with running(self, "synthetic dataset") as report:
             # write_dataset builds in a temporary folder and renames it when complete
-            write_dataset(self.output().path, synthetic_params(self), seed=self.synthetic_seed, progress=True)
+            write_dataset(self.output().path, synthetic_params(self), seed=self.synthetic_seed,
+                          progress=not quiet(), report=report)  # fmt: skip
 
 
 class BuildDatasetCache(WorkdirMixin, PreprocessMixin, SyntheticMixin, luigi.Task):
@@ -141,7 +142,7 @@ class BuildDatasetCache(WorkdirMixin, PreprocessMixin, SyntheticMixin, luigi.Tas
         return luigi.LocalTarget(str(Path(self.workdir) / "cache" / f"{self.cache_name()}.h5"))
 
     def run(self) -> None:
-        with running(self, "cache"):
+        with running(self, "cache") as report:
             manifest = self.manifest or self.load(self.input().path)
             fingerprint = data_fingerprint(manifest, spec_files(self.dataset))
             if self.manifest is not None and fingerprint != self.fingerprint:
@@ -161,4 +162,6 @@ class BuildDatasetCache(WorkdirMixin, PreprocessMixin, SyntheticMixin, luigi.Tas
                 device=self.magnifier_device,
                 data_fingerprint=fingerprint,
                 provenance={"configuration": files_read()},
+                progress=not quiet(),
+                report=report,
             )

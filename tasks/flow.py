@@ -12,7 +12,7 @@ from pipeline.flow.qc import plot_flow_examples
 from pipeline.store import open_cache
 from tasks.cache import BuildDatasetCache
 from tasks.config import WorkdirMixin, check_processes, check_source
-from tasks.logs import running
+from tasks.logs import quiet, running
 
 
 class ComputeFlow(WorkdirMixin, luigi.Task):
@@ -39,6 +39,9 @@ class ComputeFlow(WorkdirMixin, luigi.Task):
         return luigi.LocalTarget(str(Path(self.workdir) / "flow" / f"{self.name}.h5"))
 
     def run(self) -> None:
-        with running(self, "flow"):
-            compute_flow_file(self.hdf5, self.output().path, source=self.source, processes=self.processes)
+        with running(self, "flow") as report:
+            compute_flow_file(
+                self.hdf5, self.output().path, source=self.source, processes=self.processes,
+                progress=not quiet(), report=report,
+            )  # fmt: skip
             plot_flow_examples(self.output().path, self.hdf5, Path(self.output().path).with_suffix(".png"))

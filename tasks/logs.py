@@ -1,12 +1,59 @@
-"""Per-task log files under ``<workdir>/logs/``, and the lock + log around a task's ``run``."""
+"""Per-task log files under ``<workdir>/logs/``, the lock + log around a task's ``run``, and the
+task's progress in Luigi's scheduler (``set_progress_percentage``, ``set_status_message``)."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
+
+import luigi
+
+from pipeline.progress import duration
+
+log = logging.getLogger(__name__)
+
+
+class progress(luigi.Config):  # noqa: N801 (Luigi names configuration classes after their section)
+    """``[progress]`` in luigi.cfg, ``--progress-quiet`` on the command line."""
+
+    quiet = luigi.BoolParameter(
+        default=False,
+        parsing=luigi.BoolParameter.IMPLICIT_PARSING,
+        description="no progress bars or per-epoch lines on the console (the task logs, the scheduler "
+        "and the runs' status files still get them)",
+    )
+
+
+def quiet() -> bool:
+    """Whether the console stays quiet (``--progress-quiet``, ``[progress] quiet``)."""
+    return progress().quiet
+
+
+class SchedulerProgress:
+    """``report(percent, message)`` for `pipeline.progress`: Luigi's progress API of a running task
+    (shown by ``luigid``'s page and its ``/api/task_list``). Outside a Luigi worker it does nothing;
+    a scheduler that cannot be reached is logged once and never fails the task."""
+
+    def __init__(self, task: luigi.Task) -> None:
+        self.task, self.failed = task, False
+        self.last = ""  # the last message sent
+
+    def __call__(self, percent: int | None, message: str) -> None:
+        self.last = message
+        set_percentage, set_message = self.task.set_progress_percentage, self.task.set_status_message
+        if self.failed or set_percentage is None or set_message is None:
+            return
+        try:
+            if percent is not None:
+                set_percentage(percent)
+            set_message(message)
+        except Exception as err:  # progress must not stop a training
+            self.failed = True
+            log.warning("progress not sent to the scheduler (%s); the task goes on", err)
 
 
 @contextlib.contextmanager
@@ -31,14 +78,28 @@ def task_log(workdir: str | Path, task_id: str) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def running(task, what: str) -> Iterator[Path]:
-    """Lock the task's output against other processes, and log into its log file while it runs.
+def running(task, what: str) -> Iterator[SchedulerProgress]:
+    """Lock the task's output against other processes, log into its log file while it runs, and tell
+    the scheduler: ``<what>: running`` at the start, ``<what>: failed: <error>`` or 100 % at the end.
 
-    The log names the configuration files in use (``tasks.configfile``).
+    The log names the configuration files in use (``tasks.configfile``). Yields the task's
+    :class:`SchedulerProgress`, for the job's own progress.
     """
     from pipeline.lock import exclusive
     from tasks.configfile import describe_configuration
 
-    with exclusive(task.output().path, what), task_log(task.workdir, task.task_id) as path:
-        logging.getLogger(__name__).info("%s: %s", task.task_id, describe_configuration())
-        yield path
+    report = SchedulerProgress(task)
+    with exclusive(task.output().path, what), task_log(task.workdir, task.task_id):
+        log.info("%s: %s", task.task_id, describe_configuration())
+        started, start = time.monotonic(), f"{what}: running"
+        report(0, start)
+        try:
+            yield report
+        except Exception as err:
+            report(None, f"{what}: failed: {type(err).__name__}: {str(err).strip()[:300]}")
+            raise
+        # the job's own last message (a fold's "done, 40 epochs, ...") stays; else the time taken
+        done = (
+            report.last if report.last != start else f"{what}: done in {duration(time.monotonic() - started)}"
+        )
+        report(100, done)

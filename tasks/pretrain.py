@@ -14,6 +14,7 @@ from pathlib import Path
 import luigi
 
 from model.pretrain import PretrainParams, pretrain
+from model.progress import EpochProgress
 from pipeline.faceimages import (
     LAYOUTS,
     load_image_spec,
@@ -26,7 +27,7 @@ from pipeline.faces import FaceParams
 from pipeline.identity import digest, file_sha256
 from pipeline.synthetic.macro import write_pretrain_set
 from tasks.config import WorkdirMixin, check_processes
-from tasks.logs import running
+from tasks.logs import quiet, running
 from tasks.params import build_dataclass, forward, mixin, parameters_of
 
 BUILTIN = "builtin"
@@ -176,7 +177,7 @@ class PretrainCNN(WorkdirMixin, PretrainMixin, luigi.Task):
         return luigi.LocalTarget(str(Path(self.workdir) / "pretrain" / f"{self.name}.pt"))
 
     def run(self) -> None:
-        with running(self, "pretraining"):
+        with running(self, "pretraining") as report:
             images, labels, classes, meta = read_face_file(self.input().path)
             start = (
                 f"ImageNet weights {Path(self.pretrain_imagenet).name}"
@@ -192,6 +193,7 @@ class PretrainCNN(WorkdirMixin, PretrainMixin, luigi.Task):
             pretrain(
                 images, labels, classes, self.params, out, description=description, imagenet=self.pretrain_imagenet,
                 state_path=out.with_suffix(".state.pt"), threads=self.pretrain_threads,
+                progress=EpochProgress("pretrain", quiet=quiet(), report=report),
             )  # fmt: skip
             out.with_suffix(".state.pt").unlink(missing_ok=True)
 

@@ -10,6 +10,7 @@ import luigi
 from model.config import TrainConfig
 from model.loso import aggregate, train_fold
 from model.models import MODELS
+from model.status import FoldProgress
 from pipeline import identity
 from pipeline.datasets import ManifestError
 from pipeline.datasets.regroup import regroup, resolve_grouping
@@ -17,7 +18,7 @@ from pipeline.store import CacheInfo, open_cache
 from tasks.config import TrainMixin, WorkdirMixin, check_device, check_source, train_config
 from tasks.configfile import files_read
 from tasks.flow import ComputeFlow
-from tasks.logs import running
+from tasks.logs import quiet, running
 from tasks.params import forward
 
 
@@ -78,10 +79,13 @@ class TrainFold(_RunMixin, luigi.Task):
 
     def run(self) -> None:
         flow = self.input()[0].path if self.requires() else None
-        with running(self, "fold"):
-            train_fold(
-                self.hdf5, self.subject, self.cfg, self.run_dir() / identity.fold_name(self.subject), flow
-            )
+        with running(self, "fold") as report:
+            progress = FoldProgress(
+                self.run_dir(), self.subject, self.cache.subjects, epochs=self.cfg.epochs,
+                name=f"{self.cache.dataset}/{self.cfg.recipe}", quiet=quiet(), report=report,
+            )  # fmt: skip
+            fold_dir = self.run_dir() / identity.fold_name(self.subject)
+            train_fold(self.hdf5, self.subject, self.cfg, fold_dir, flow, progress)
 
 
 class TrainLOSO(_RunMixin, luigi.Task):

@@ -23,9 +23,9 @@ from pathlib import Path
 import cv2
 import h5py
 import numpy as np
-from tqdm import tqdm
 
 from pipeline.atomic import atomic_path
+from pipeline.progress import Progress, Report
 from pipeline.store import CacheInfo, ClipInfo, clip_key, open_cache
 
 from .compute import FlowParams, flow_apex, onset_apex_flow
@@ -76,10 +76,13 @@ def compute_flow_file(
     source: str = "magnified",
     processes: int = 1,
     shard_size: int = 32,
+    progress: bool = True,
+    report: Report | None = None,
 ) -> FlowInfo:
     """Compute the flow of every clip of ``cache_path`` (its ``source`` frames: ``magnified`` or
     ``raw``) into ``out_path`` with ``processes`` worker processes; ``params``: `FlowParams`
-    (default: its defaults). Returns its `FlowInfo`.
+    (default: its defaults). Returns its `FlowInfo`. ``progress``: the console's bar or lines
+    (`pipeline.progress`); ``report(percent, message)`` is told every shard.
 
     Same cache and parameters give the same bytes for any ``processes``.
     """
@@ -114,12 +117,15 @@ def compute_flow_file(
             "%s: resuming, %d of %d shards already computed", out_path, len(shards) - len(todo), len(shards)
         )
     jobs = [(str(cache_path), [(i, info.clips[i]) for i in shards[k]], params.__dict__, source) for k in todo]
-    with _pool(processes) as pool:
+    desc, done = f"flow {info.dataset}", len(shards) - len(todo)
+    bar = Progress(desc, len(shards), initial=done, unit="shard", quiet=not progress, report=report)
+    with _pool(processes) as pool, bar:
         results = pool.imap(_shard_flows, jobs) if pool else map(_shard_flows, jobs)
-        for k, flows in tqdm(zip(todo, results), total=len(todo), desc=f"flow {info.dataset}", disable=None):
+        for k, flows in zip(todo, results):
             with atomic_path(parts / f"part-{k:05d}.npz") as tmp:
                 with open(tmp, "wb") as handle:
                     np.savez(handle, **flows)
+            bar.update(1)
     _write(info, parts, shards, out_path, params, source)
     shutil.rmtree(parts)
     return open_flow(out_path, info)

@@ -30,6 +30,7 @@ from openpyxl.xml.functions import tostring
 
 from pipeline.atomic import DIR_MODE
 from pipeline.datasets.spec import load_spec
+from pipeline.progress import Progress, Report
 
 from .motion import AU_VARIANTS
 from .params import CLASSES, SyntheticParams
@@ -274,10 +275,12 @@ def write_dataset(
     *,
     overwrite: bool = False,
     progress: bool = False,
+    report: Report | None = None,
 ) -> SyntheticPlan:
     """Generate the dataset and write it to ``out`` atomically; returns the plan.
 
-    ``out`` must not exist, or be empty, unless ``overwrite`` is given.
+    ``out`` must not exist, or be empty, unless ``overwrite`` is given. ``progress``: a bar on a
+    terminal, plain lines otherwise (`pipeline.progress`); ``report(percent, message)``: per percent.
     """
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
@@ -287,13 +290,11 @@ def write_dataset(
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     os.chmod(tmp, DIR_MODE)
     try:
-        clips = dataset.clips
-        if progress:
-            from tqdm import tqdm
-
-            clips = tqdm(clips, desc="synthetic clips", unit="clip")
-        for clip in clips:
-            write_clip(dataset, clip, tmp / clip_key(clip))
+        desc, n = "generating synthetic data", len(dataset.clips)
+        with Progress(desc, n, unit="clip", quiet=not progress, report=report) as bar:
+            for clip in dataset.clips:
+                write_clip(dataset, clip, tmp / clip_key(clip))
+                bar.update(1)
         write_sheet(dataset, tmp / SHEET_NAME)
         (tmp / TRUTH_NAME).write_text(json.dumps(truth_record(dataset), indent=1))
         if out.exists():

@@ -185,7 +185,12 @@ def test_the_build_calls_the_magnifier_named_in_the_parameters(tree, tmp_path, m
     monkeypatch.setitem(MAGNIFIERS, "flat", flat)
     manifest = load_manifest("synthetic", tree)
     params = dataclasses.replace(small_params(keep_raw=False), magnifier="flat")
-    build_cache(manifest, params, tmp_path / "c.h5", tmp_path / "qc", workers=1, progress=False, device="cpu")
+    reports = []
+    build_cache(manifest, params, tmp_path / "c.h5", tmp_path / "qc", workers=1, progress=False, device="cpu",
+                report=lambda percent, message: reports.append((percent, message)))  # fmt: skip
+    # the scheduler is told every whole percent of the clips (here every clip)
+    assert [p for p, _ in reports] == [100 * k // N_CLIPS for k in range(1, N_CLIPS + 1)]
+    assert reports[-1][1] == f"synthetic clips: {N_CLIPS}/{N_CLIPS} clips (100%), 0 failed"
     assert len(calls) == N_CLIPS and {c[2] for c in calls} == {"cpu"} and {c[3] for c in calls} == {10.0}
     assert [c[1] for c in calls] == [r.index_of(r.onset) for r in manifest.rows]
     assert all((clip["frames"] == 128).all() for clip in read_all(tmp_path / "c.h5").values())

@@ -101,7 +101,12 @@ def test_flow_file_content_processes_and_resume(tmp_path):
     with h5py.File(tmp_path / "one.h5", "r") as f:
         shapes = {i: f["clips"][k].shape for i, k in enumerate(f["clips"]) if i < 3}
     np.savez(parts / "part-00000.npz", **{f"c{i}": np.zeros(s, np.float32) for i, s in shapes.items()})
-    compute_flow_file(cache, tmp_path / "resumed.h5", shard_size=3)
+    reports = []
+    compute_flow_file(
+        cache, tmp_path / "resumed.h5", shard_size=3, report=lambda p, m: reports.append((p, m))
+    )
+    assert [p for p, _ in reports] == [66, 100]  # 3 shards, the first found finished
+    assert reports[-1][1] == "flow toy: 3/3 shards (100%)"
     with h5py.File(tmp_path / "resumed.h5", "r") as r, h5py.File(tmp_path / "one.h5", "r") as f:
         keys = list(f["clips"])
         assert all(not r["clips"][k][()].any() for k in keys[:3])

@@ -35,7 +35,7 @@ def test_read_with_h5py_only(tmp_path):
     subprocess.run([sys.executable, "-c", WRITE, str(path)], check=True, timeout=120)
     with h5py.File(path, "r") as f:
         assert f.attrs["format"] == "akmnet-clips"
-        assert f.attrs["format_version"] == 2
+        assert f.attrs["format_version"] == 3
         assert bool(f.attrs["complete"]) is True
         assert f.attrs["dataset"] == "toy"
         assert json.loads(f.attrs["params"]) == {"alpha": 8.0}
