@@ -220,6 +220,7 @@ class DatasetSpec:
     groupings: dict[str, Grouping] = field(default_factory=dict)
     default_grouping: str = ""
     paper_grouping: str = ""  # the grouping the AKMNet paper used on this dataset ("" = none)
+    magnify_band: tuple[float, float] | None = None  # [magnify] f_low, f_high: the band this dataset's fps allows
     corrections: tuple[Correction, ...] = ()
     parts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # composite: part -> root dir names
     part_groupings: dict[str, dict[str, Grouping]] = field(default_factory=dict)
@@ -367,6 +368,7 @@ def load_spec(name_or_path: str | os.PathLike) -> DatasetSpec:
             groupings=groupings,
             default_grouping=str(toml.get("default_grouping", "")),
             paper_grouping=str(toml.get("paper_grouping", "")),
+            magnify_band=_band(toml.get("magnify"), where),
             corrections=corrections,
             parts={p: tuple(t.get("dirs", ())) for p, t in toml.get("parts", {}).items()},
             part_groupings=part_groupings,
@@ -375,6 +377,20 @@ def load_spec(name_or_path: str | os.PathLike) -> DatasetSpec:
         )
     except KeyError as err:
         raise SpecError(f"{where}: missing key {err}") from err
+
+
+def _band(table: dict | None, where: Path) -> tuple[float, float] | None:
+    """``[magnify] f_low, f_high`` of a spec: the temporal band used when the configured one does not fit
+    the dataset's frame rate (`tasks.cache.dataset_band`)."""
+    if table is None:
+        return None
+    try:
+        low, high = float(table["f_low"]), float(table["f_high"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise SpecError(f"{where}: [magnify] needs numbers f_low and f_high ({err})") from None
+    if not 0 <= low < high:
+        raise SpecError(f"{where}: [magnify] needs 0 <= f_low < f_high, got {low}, {high}")
+    return low, high
 
 
 def list_datasets() -> list[str]:

@@ -177,12 +177,28 @@ def test_build_dataset_cache_of_each_newer_dataset(tmp_path, face_writer, name):
     )
 
 
-@pytest.mark.parametrize(("name", "fps"), [("casme_sq", 30), ("smic-nir", 25)])
-def test_the_shipped_band_is_refused_below_50_fps_naming_the_valid_range(tmp_path, name, fps):
-    (tmp_path / "data").mkdir()
-    result = luigi("BuildDatasetCache", "--dataset", name, "--root", str(tmp_path / "data"), cwd=tmp_path)
-    assert result.returncode == 40
+@pytest.mark.parametrize(
+    ("name", "fps", "band"), [("casme_sq", 30, (5.0, 12.0)), ("smic-nir", 25, (5.0, 10.0))]
+)
+def test_below_50_fps_the_shipped_band_gives_way_to_the_specs_band(tmp_path, face_writer, name, fps, band):
+    from tasks.cache import BuildDatasetCache
+
+    root = tmp_path / "data"
+    tree(name, root, face_writer)
+    task = BuildDatasetCache(
+        dataset=name, root=str(root), workdir=str(tmp_path / "work")
+    )  # the shipped 5-25 Hz
     assert (
-        f"--f-high 25.0: must be below the Nyquist frequency of {name} ({fps} fps / 2 = {fps / 2:g} Hz) for "
-        f"dataset {name!r} (valid: 0 <= --f-low < --f-high < {fps / 2:g})"
-    ) in output(result)
+        task.params.magnify.f_low,
+        task.params.magnify.f_high,
+    ) == band  # in the cache's parameters and name
+    with pytest.raises(ValueError, match=r"Nyquist frequency of synthetic \(200 fps / 2 = 100 Hz\)"):
+        BuildDatasetCache(dataset="synthetic", workdir=str(tmp_path / "work"), f_low=1.0, f_high=150.0)
+    result = luigi("BuildDatasetCache", "--dataset", name, "--root", str(root), "--workdir", str(tmp_path / "w"),
+                   "--face-size", "32", "--processes", "1", cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, output(result)
+    assert f"{name} ({fps} fps): the band 5-25 Hz is not below its Nyquist frequency" in output(result)
+    (cache,) = (tmp_path / "w" / "cache").glob("*.h5")
+    with h5py.File(cache, "r") as f:
+        magnify = json.loads(f.attrs["params"])["magnify"]
+    assert (magnify["f_low"], magnify["f_high"]) == band
