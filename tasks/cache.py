@@ -110,7 +110,9 @@ class BuildDatasetCache(WorkdirMixin, PreprocessMixin, SyntheticMixin, luigi.Tas
             raise ValueError(f"--dataset {self.dataset!r} is unknown; known datasets: {', '.join(known)}")
         self.params = preprocess_params(self)
         check_processes(self.processes)
-        self.params = dataclasses.replace(self.params, magnify=dataset_band(self.dataset, self.params.magnify))
+        self.params = dataclasses.replace(
+            self.params, magnify=dataset_band(self.dataset, self.params.magnify)
+        )
         self.magnifier_device = check_device(self.magnify_device, "--magnify-device")
         root = self.dataset_root()
         if self.dataset == "synthetic" and not root:

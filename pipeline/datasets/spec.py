@@ -220,7 +220,9 @@ class DatasetSpec:
     groupings: dict[str, Grouping] = field(default_factory=dict)
     default_grouping: str = ""
     paper_grouping: str = ""  # the grouping the AKMNet paper used on this dataset ("" = none)
-    magnify_band: tuple[float, float] | None = None  # [magnify] f_low, f_high: the band this dataset's fps allows
+    magnify_band: tuple[float, float] | None = (
+        None  # [magnify] f_low, f_high: the band this dataset's fps allows
+    )
     corrections: tuple[Correction, ...] = ()
     parts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # composite: part -> root dir names
     part_groupings: dict[str, dict[str, Grouping]] = field(default_factory=dict)
