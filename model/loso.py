@@ -121,34 +121,12 @@ def _train_fold(h5_path, subject: str, cfg: TrainConfig, out_dir: Path, flow_pat
     test_set = datasets(subjects=[subject], train=False)
     num_classes = len(info.classes)
 
-    history: list[dict] = []
     inner: dict = {}
+    epochs = cfg.epochs
     if cfg.protocol == "inner-val":
-        fit_subjects, val_subjects = _inner_split(train_subjects, cfg, subject)
-        val_set = datasets(subjects=val_subjects, train=False)
-
-        def validate(epoch, model):
-            p = predict(model, val_set, cfg, device)
-            return {"val_uf1": classification_metrics(p["labels"], p["preds"], num_classes)["uf1"]}
-
-        if progress is not None:
-            progress.stage = "inner-val"
-        inner_hist = fit(
-            build_model(num_classes, cfg),
-            datasets(subjects=fit_subjects, train=True),
-            cfg,
-            checkpoint=out_dir / "inner.pt",
-            on_epoch=validate,
-            tag=f"inner-val {subject}",
-            progress=progress,
+        epochs, inner = _inner_val_epochs(
+            datasets, train_subjects, subject, cfg, num_classes, device, out_dir, progress
         )
-        if progress is not None:
-            progress.stage = "final"
-        best = max(inner_hist, key=lambda r: (r["val_uf1"], -r["epoch"]))  # earliest of the best
-        inner = {"val_subjects": val_subjects, "val_uf1": [r["val_uf1"] for r in inner_hist]}
-        epochs = best["epoch"]
-    else:
-        epochs = cfg.epochs
 
     model = build_model(num_classes, cfg)
     train_set = datasets(exclude=[subject], train=True)
@@ -167,22 +145,7 @@ def _train_fold(h5_path, subject: str, cfg: TrainConfig, out_dir: Path, flow_pat
         tag=f"{cfg.protocol} {subject}",
         progress=progress,
     )
-    per_epoch = [r.pop("test_predictions") for r in history]
-    write_text(
-        out_dir / "epoch_predictions.json",
-        json.dumps({"labels": per_epoch[-1]["labels"], "preds": [p["preds"] for p in per_epoch]}),
-    )
-    if cfg.protocol == "reference-optimistic":
-        first = optimistic_from(cfg.epochs, cfg.optimistic_min_epoch)
-        selected_epoch = optimistic_epoch([r["test_accuracy"] for r in history], first)
-    else:
-        selected_epoch = epochs
-    preds = per_epoch[selected_epoch - 1]
-
-    preds["label_names"] = [info.classes[i] for i in preds["labels"]]
-    preds["pred_names"] = [info.classes[i] for i in preds["preds"]]
-    write_text(out_dir / "predictions.json", json.dumps(preds))
-    _write_csv(_prediction_frame(preds, info.classes), out_dir / "predictions.csv")
+    selected_epoch = _write_predictions(history, cfg, epochs, info.classes, out_dir)
     summary = {
         "subject": subject,
         "protocol": cfg.protocol,
@@ -207,6 +170,55 @@ def _train_fold(h5_path, subject: str, cfg: TrainConfig, out_dir: Path, flow_pat
     write_text(summary_path, json.dumps(summary, indent=1))
     log.info("fold %s finished: %d test clips, written to %s", subject, len(test_set), out_dir)
     return summary
+
+
+def _inner_val_epochs(datasets, train_subjects, subject, cfg, num_classes, device, out_dir, progress):
+    """``inner-val``: the epoch count chosen on held-out training subjects (the earliest of the best
+    validation UF1) and the record of that choice."""
+    fit_subjects, val_subjects = _inner_split(train_subjects, cfg, subject)
+    val_set = datasets(subjects=val_subjects, train=False)
+
+    def validate(epoch, model):
+        p = predict(model, val_set, cfg, device)
+        return {"val_uf1": classification_metrics(p["labels"], p["preds"], num_classes)["uf1"]}
+
+    if progress is not None:
+        progress.stage = "inner-val"
+    history = fit(
+        build_model(num_classes, cfg),
+        datasets(subjects=fit_subjects, train=True),
+        cfg,
+        checkpoint=out_dir / "inner.pt",
+        on_epoch=validate,
+        tag=f"inner-val {subject}",
+        progress=progress,
+    )
+    if progress is not None:
+        progress.stage = "final"
+    best = max(history, key=lambda r: (r["val_uf1"], -r["epoch"]))  # earliest of the best
+    return best["epoch"], {"val_subjects": val_subjects, "val_uf1": [r["val_uf1"] for r in history]}
+
+
+def _write_predictions(
+    history: list[dict], cfg: TrainConfig, epochs: int, classes: list[str], out_dir: Path
+) -> int:
+    """Move each epoch's test predictions out of ``history`` into ``epoch_predictions.json``, write the
+    protocol's epoch (the last, or the optimistic one) as ``predictions.json`` and ``.csv``; returns it."""
+    per_epoch = [r.pop("test_predictions") for r in history]
+    write_text(
+        out_dir / "epoch_predictions.json",
+        json.dumps({"labels": per_epoch[-1]["labels"], "preds": [p["preds"] for p in per_epoch]}),
+    )
+    selected = epochs
+    if cfg.protocol == "reference-optimistic":
+        first = optimistic_from(cfg.epochs, cfg.optimistic_min_epoch)
+        selected = optimistic_epoch([r["test_accuracy"] for r in history], first)
+    preds = per_epoch[selected - 1]
+    preds["label_names"] = [classes[i] for i in preds["labels"]]
+    preds["pred_names"] = [classes[i] for i in preds["preds"]]
+    write_text(out_dir / "predictions.json", json.dumps(preds))
+    _write_csv(_prediction_frame(preds, classes), out_dir / "predictions.csv")
+    return selected
 
 
 def optimistic_from(epochs: int, optimistic_min_epoch: int | None) -> int:
