@@ -62,17 +62,19 @@ from tasks.train import prepare_run
 DEV_SEED = 100
 PRETRAIN_EPOCHS = 15
 #: The one training configuration of the whole study, chosen on the development seed (``dev`` part).
-TRAIN = TrainConfig(
-    epochs=30,
-    lr=1e-2,
-    lr_period=30.0,
-    batch_size=8,
-    input_size=64,
-    max_frames=8,
-    width=16,
-    batch_norm="clip",
-    subtract_onset=True,
-    threads=2,
+TRAIN = TrainConfig.from_flat(
+    dict(
+        epochs=30,
+        lr=1e-2,
+        lr_period=30.0,
+        batch_size=8,
+        input_size=64,
+        max_frames=8,
+        width=16,
+        batch_norm="clip",
+        subtract_onset=True,
+        threads=2,
+    )
 )
 #: Candidates compared by the ``dev`` part (changes to :data:`TRAIN`), on the folds ``DEV_FOLDS``.
 FRAMES = {"subtract_onset": False}

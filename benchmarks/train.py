@@ -106,11 +106,11 @@ def compare(args) -> dict:
         seed=0,
     )
     batched = {
-        mode: timed_training(TrainConfig(**base, batch_norm=mode), train_set, test_set, 3)
+        mode: timed_training(TrainConfig.from_flat(dict(**base, batch_norm=mode)), train_set, test_set, 3)
         for mode in args.batch_norm
     }
     # one clip per forward: per-clip and pooled batch-norm statistics are the same thing
-    single = timed_training(TrainConfig(**base, micro_batch_size=1), train_set, test_set, 3)
+    single = timed_training(TrainConfig.from_flat(dict(**base, micro_batch_size=1)), train_set, test_set, 3)
     return {
         "batched": batched,
         "batch1": single,
@@ -124,7 +124,9 @@ def cost(args) -> dict:
         for max_frames in args.max_frames or [None]:
             lo, hi = args.frames if max_frames is None else (min(args.frames[0], max_frames), max_frames)
             data = BlobClips(8, (lo, hi), size, seed=3)
-            cfg = TrainConfig(epochs=1, input_size=size, batch_size=8, width=args.width, device=args.device)
+            cfg = TrainConfig.from_flat(
+                dict(epochs=1, input_size=size, batch_size=8, width=args.width, device=args.device)
+            )
             device = resolve_device(cfg.device)
             model = prepare_model(build_model(3, cfg), cfg, device)
             optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)

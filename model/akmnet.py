@@ -8,6 +8,7 @@ index tensors and packed sequences. There is no Python loop over frames or clips
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -15,11 +16,15 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from model import akm
+from model.registry import ModelSpec, register_model
 from model.resnet import resnet18
+from pipeline.validation import ParamError, require
 
 FIXED_VARIANTS = ("akm", "all", "random", "apex", "max-key")
 BATCH_NORMS = ("clip", "batch")
 EVAL_NORMS = ("running", "clip")
+#: the variants whose selection depends on the binary key-frame mask, which the AKM losses train
+KEY_FRAME_VARIANTS = ("akm", "max-key")
 GRID = 4  # the GRU runs on at most GRID x GRID positions: the 4x4 map of a 128 input (larger maps pooled)
 
 
@@ -116,7 +121,7 @@ class AKMNet(nn.Module):
     @property
     def uses_key_frames(self) -> bool:
         """Whether the selection depends on the binary key-frame mask (and the AKM losses train it)."""
-        return self.variant in ("akm", "max-key")
+        return self.variant in KEY_FRAME_VARIANTS
 
     def forward(self, frames: Tensor, lengths: Tensor, apex: Tensor | None = None) -> dict[str, Tensor]:
         """Classify a padded batch of clips.
@@ -217,3 +222,76 @@ class AKMNet(nn.Module):
         out, _ = pad_packed_sequence(out, batch_first=True, total_length=k)  # zeros after each length
         out = out.sum(dim=1) / steps[:, None].to(out.dtype)
         return self.fc(self.dropout(out.reshape(b, -1)))
+
+
+@dataclass(frozen=True)
+class AKMNetOptions:
+    """What only AKMNet reads (see `AKMNet`'s arguments); the defaults are the reference's.
+
+    Attributes:
+        variant, hidden, dropout, width, batch_norm, eval_norm: `AKMNet`'s arguments.
+        loss_separation, loss_count: weights of the b_t separation and key-frame count losses (1, 0.1),
+            added for the variants that train the key-frame mask (:data:`KEY_FRAME_VARIANTS`).
+    """
+
+    variant: str = "akm"
+    hidden: int = 32
+    dropout: float = 0.5
+    width: int = 64
+    batch_norm: str = "clip"
+    eval_norm: str = "running"
+    loss_separation: float = 1.0
+    loss_count: float = 0.1
+
+    def __post_init__(self) -> None:
+        def need(ok: bool, name: str, what: str) -> None:
+            require(ok, "AKMNetOptions", name, f"must be {what}", getattr(self, name))
+
+        try:
+            check_variant(self.variant)
+        except ValueError as err:
+            rule = f"must be one of {FIXED_VARIANTS} or 'uniform-N' (N >= 1)"
+            raise ParamError("AKMNetOptions", "variant", rule, self.variant) from err
+        need(isinstance(self.hidden, int) and self.hidden >= 1, "hidden", "an integer >= 1")
+        need(0 <= self.dropout < 1, "dropout", "a number in [0, 1)")
+        need(isinstance(self.width, int) and self.width >= 1, "width", "an integer >= 1")
+        need(self.batch_norm in BATCH_NORMS, "batch_norm", f"one of {BATCH_NORMS}")
+        need(self.eval_norm in EVAL_NORMS, "eval_norm", f"one of {EVAL_NORMS}")
+        for name in ("loss_separation", "loss_count"):
+            need(
+                isinstance(getattr(self, name), int | float) and getattr(self, name) >= 0,
+                name,
+                "a number >= 0",
+            )
+
+
+def key_frame_loss(ce: Tensor, out: dict[str, Tensor], lengths: Tensor, options: AKMNetOptions):
+    """Per-clip loss ``(B,)``: ``ce`` plus, for the key-frame variants, ``loss_separation * (2 - gap of
+    b_t)`` and ``loss_count * max(0, sum B_t - 1)``; the parts' batch sums (and the key frames')."""
+    parts = {"key_frames": float(out["keymask"].detach().sum())}
+    if options.variant not in KEY_FRAME_VARIANTS:
+        return ce, parts
+    valid = akm.valid_mask(lengths, out["scores"].shape[1])
+    sep = akm.separation_loss(out["scores"], valid)
+    count = akm.count_loss(out["keymask"])
+    total = ce + options.loss_separation * sep + options.loss_count * count
+    return total, {"separation": float(sep.detach().sum()), "count": float(count.detach().sum()), **parts}
+
+
+def _make(num_classes: int, options: AKMNetOptions, input_size: int) -> AKMNet:
+    keep = ("variant", "hidden", "dropout", "width", "batch_norm", "eval_norm")
+    return AKMNet(num_classes, input_size=input_size, **{k: getattr(options, k) for k in keep})
+
+
+register_model(
+    ModelSpec(
+        name="akmnet",
+        input="clip",
+        options=AKMNetOptions,
+        make=_make,
+        min_input_size=64,
+        frame_scores=True,
+        loss=key_frame_loss,
+        description="AKMNet: ResNet-18 per frame, adaptive key-frame mining, bidirectional GRU",
+    )
+)

@@ -1,33 +1,38 @@
-"""Training configuration (validated dataclass): the shared loop's settings and every model's fields."""
+"""Training configuration (validated dataclass): the shared loop's settings, nested with the chosen
+model's, input's and protocol's own options (each defined beside its entry, `model.registry`,
+`model.protocols`)."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Any
 
-from model.akmnet import BATCH_NORMS, EVAL_NORMS, FIXED_VARIANTS, check_variant
-from model.models import MODELS
+from model.protocols import PROTOCOLS
+from model.registry import INPUTS, MODELS
 from pipeline.identity import file_sha256
-from pipeline.validation import ParamError, require
+from pipeline.registry import from_dict, options_from
+from pipeline.validation import require
 
-PROTOCOLS = ("fixed", "inner-val", "reference-optimistic")
 LR_SCHEDULES = ("reference", "cosine")
 OPTIMIZERS = ("sgd", "adam")
 BALANCES = ("none", "oversample")
+#: the nested fields: (TrainConfig field, registry, the TrainConfig field naming the entry)
+NESTED = (("model_options", "model"), ("input_options", "input"), ("protocol_options", "protocol"))
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """Every training parameter; the defaults are the AKMNet reference's (the ``paper`` recipe,
-    `model.recipes`).
+    `model.recipes`). Build one from flat option names with `TrainConfig.from_flat` or
+    `model.recipes.recipe_config`.
 
     Attributes:
         recipe: the name of the recipe these values started from (`model.recipes.RECIPES`; a record,
             the values are the fields).
-        model: the model trained (`model.models.MODELS`: ``akmnet``, ``flow-cnn``); each reads the
-            fields of its own config (`model.models.ModelSpec.config`); the fields it declares unread
-            (`ModelSpec.ignores`) are set to their defaults, so that they do not change a run's name.
+        model: the model trained (`model.registry.MODELS`); its options are ``model_options``, its
+            input kind's ``input_options``.
         optimizer: ``sgd`` (the reference: ``lr``, ``momentum``, ``weight_decay``) or ``adam``
             (``lr``, ``weight_decay``; STSTNet's).
         grouping: the class grouping the cache's emotions are mapped to (`pipeline.datasets.regroup`):
@@ -46,44 +51,33 @@ class TrainConfig:
         lr_min: trough learning rate (reference: 1e-8).
         batch_size: clips per optimiser step (effective batch; reference: 8).
         micro_batch_size: clips per forward pass (gradient accumulation); None = batch_size.
-        protocol: ``fixed`` (train ``epochs``, evaluate the last), ``inner-val`` (choose the epoch count
-            on held-out training subjects, then refit), ``reference-optimistic`` (best epoch on the test
-            subject: optimistic, labelled so in every output).
-        inner_val_fraction: share of the training subjects held out by ``inner-val`` (at least one).
-        optimistic_min_epoch: ``reference-optimistic`` considers epochs from this one on; ``None``:
-            a quarter of ``epochs`` (the reference's 10 of 40), at least 1.
-        variant: frame selection (see :class:`model.akmnet.AKMNet`).
-        loss_separation, loss_count: weights of the b_t separation and key-frame count losses (1, 0.1).
+        protocol: the evaluation protocol (`model.protocols.PROTOCOLS`: ``fixed``, ``inner-val``,
+            ``reference-optimistic``); its options are ``protocol_options``.
+        optimistic_min_epoch: the optimistic reading (``reference-optimistic``, and the both-readings
+            table of every run) considers epochs from this one on; ``None``: a quarter of ``epochs``
+            (the reference's 10 of 40), at least 1.
         input_size: image side fed to the model (AKMNet: frames, >= 64, 128 in the paper; flow-cnn:
             the flow image, 28 in STSTNet).
-        max_frames: clips longer than this are uniformly subsampled (None: keep all).
         source: cache frames to read, ``magnified`` or ``raw``.
-        subtract_onset: feed the CNN each frame minus the clip's onset frame instead of the frame
-            (not in the paper, which feeds the frames; see docs/STUDY.md for why it is offered).
         device: ``cpu``, ``cuda``, ``cuda:N`` or ``auto`` (CUDA when present).
         amp: bf16 autocast on CUDA (ignored on CPU).
         channels_last: run the CNN in channels-last memory format (much faster with oneDNN on CPU, and
             with tensor cores on CUDA).
-        flip: a random horizontal flip per training clip (the reference has none).
-        eval_norm: batch norm at evaluation: ``running`` statistics (the reference) or per-``clip``
-            statistics, as the network normalises in training.
+        seed: seeds weights, data order, augmentation and dropout.
+        num_workers: DataLoader worker processes.
         init_checkpoint: initialise from this file before training, keeping the tensors whose names
             and shapes match (the reference's ``--premodel``): this toolkit's fold checkpoints or a plain
             state dict; None: from ``seed``.
-        init_partial: accept an initial checkpoint that fills less than half of the model's values
-            (otherwise an error: `model.train.MIN_INIT_SHARE`).
         init_checkpoint_sha256: that file's SHA-256, filled in when the config is made (the run's
             identity holds it, not the path).
-        seed: seeds weights, data order, augmentation and dropout.
-        num_workers: DataLoader worker processes.
-        dropout, hidden: classifier dropout and GRU hidden size.
-        width: ResNet base width (64 = ResNet-18 as in the paper; e.g. 16 for quick CPU runs).
-        batch_norm: training-mode batch-norm statistics: ``clip`` (per clip, with one running-statistics
-            update per clip: batched training is then the reference's one-clip-per-forward model) or
-            ``batch`` (pooled over the frames of all clips in a forward pass).
+        init_partial: accept an initial checkpoint that fills less than half of the model's values
+            (otherwise an error: `model.train.MIN_INIT_SHARE`).
         threads: torch CPU threads (None: leave torch's default).
         keep_in_memory: keep decoded clips in memory after the first epoch (faster; costs the
             uint8 size of the selected clips).
+        model_options, input_options, protocol_options: the chosen model's, its input kind's and the
+            protocol's options dataclasses (a dict of their fields, or None for their defaults, is
+            turned into one).
     """
 
     recipe: str = "paper"
@@ -101,40 +95,35 @@ class TrainConfig:
     batch_size: int = 8
     micro_batch_size: int | None = None
     protocol: str = "fixed"
-    inner_val_fraction: float = 0.2
     optimistic_min_epoch: int | None = None
-    variant: str = "akm"
-    loss_separation: float = 1.0
-    loss_count: float = 0.1
     input_size: int = 128
-    max_frames: int | None = None
     source: str = "magnified"
-    subtract_onset: bool = False
     device: str = "cpu"
     amp: bool = True
     channels_last: bool = True
     seed: int = 0
     num_workers: int = 0
-    dropout: float = 0.5
-    hidden: int = 32
-    width: int = 64
-    batch_norm: str = "clip"
-    eval_norm: str = "running"
-    flip: bool = False
     init_checkpoint: str | None = None
     init_checkpoint_sha256: str | None = None
     init_partial: bool = False
     threads: int | None = None
     keep_in_memory: bool = True
+    model_options: Any = None
+    input_options: Any = None
+    protocol_options: Any = None
 
     def __post_init__(self) -> None:
         def need(ok: bool, name: str, what: str) -> None:
             require(ok, "TrainConfig", name, f"must be {what}", getattr(self, name))
 
+        need(self.model in MODELS, "model", f"one of {MODELS.names()}")
+        need(self.protocol in PROTOCOLS, "protocol", f"one of {PROTOCOLS.names()}")
+        for name, (cls, _) in self.option_classes().items():
+            object.__setattr__(self, name, options_from(cls, getattr(self, name), f"TrainConfig.{name}"))
         need(isinstance(self.epochs, int) and self.epochs >= 1, "epochs", "an integer >= 1")
-        for name in ("lr", "momentum", "weight_decay", "lr_min", "loss_separation", "loss_count"):
+        for name in ("lr", "momentum", "weight_decay", "lr_min"):
             need(
-                isinstance(self.__dict__[name], int | float) and self.__dict__[name] >= 0,
+                isinstance(getattr(self, name), int | float) and getattr(self, name) >= 0,
                 name,
                 "a number >= 0",
             )
@@ -148,25 +137,11 @@ class TrainConfig:
             "None or an integer in [1, batch_size] that divides batch_size",
         )
         need(self.batch_size % self.micro_batch == 0, "micro_batch_size", "a divisor of batch_size")
-        need(self.protocol in PROTOCOLS, "protocol", f"one of {PROTOCOLS}")
-        need(0 < self.inner_val_fraction < 1, "inner_val_fraction", "a number in (0, 1)")
         need(
             self.optimistic_min_epoch is None or self.optimistic_min_epoch >= 1,
             "optimistic_min_epoch",
             "None or an integer >= 1",
         )
-        try:
-            check_variant(self.variant)
-        except ValueError as err:
-            raise ParamError(
-                "TrainConfig",
-                "variant",
-                f"must be one of {FIXED_VARIANTS} or 'uniform-N' (N >= 1)",
-                self.variant,
-            ) from err
-        need(self.model in MODELS, "model", f"one of {tuple(MODELS)}")
-        for name in MODELS[self.model].ignores:  # unread by this model: at their defaults, so that
-            object.__setattr__(self, name, _DEFAULTS[name])  # they do not change the run's name
         need(self.optimizer in OPTIMIZERS, "optimizer", f"one of {OPTIMIZERS}")
         need(isinstance(self.grouping, str) and bool(self.grouping), "grouping", "a grouping name")
         need(self.balance in BALANCES, "balance", f"one of {BALANCES}")
@@ -176,9 +151,7 @@ class TrainConfig:
             "input_size",
             f"an integer >= {least} (model {self.model})",
         )
-        need(self.max_frames is None or self.max_frames >= 1, "max_frames", "None or an integer >= 1")
         need(self.source in ("magnified", "raw"), "source", "'magnified' or 'raw'")
-        need(isinstance(self.subtract_onset, bool), "subtract_onset", "True or False")
         need(
             self.device in ("cpu", "cuda", "auto") or self.device.startswith("cuda:"),
             "device",
@@ -186,13 +159,7 @@ class TrainConfig:
         )
         need(isinstance(self.seed, int), "seed", "an integer")
         need(isinstance(self.num_workers, int) and self.num_workers >= 0, "num_workers", "an integer >= 0")
-        need(0 <= self.dropout < 1, "dropout", "a number in [0, 1)")
-        need(isinstance(self.hidden, int) and self.hidden >= 1, "hidden", "an integer >= 1")
-        need(isinstance(self.width, int) and self.width >= 1, "width", "an integer >= 1")
-        need(self.batch_norm in BATCH_NORMS, "batch_norm", f"one of {BATCH_NORMS}")
-        need(self.eval_norm in EVAL_NORMS, "eval_norm", f"one of {EVAL_NORMS}")
         need(self.lr_schedule in LR_SCHEDULES, "lr_schedule", f"one of {LR_SCHEDULES}")
-        need(isinstance(self.flip, bool), "flip", "True or False")
         need(isinstance(self.init_partial, bool), "init_partial", "True or False")
         need(isinstance(self.recipe, str) and bool(self.recipe), "recipe", "a recipe name")
         if self.init_checkpoint is not None:
@@ -200,6 +167,15 @@ class TrainConfig:
             if self.init_checkpoint_sha256 is None:
                 object.__setattr__(self, "init_checkpoint_sha256", file_sha256(self.init_checkpoint))
         need(self.threads is None or self.threads >= 1, "threads", "None or an integer >= 1")
+
+    def option_classes(self) -> dict[str, tuple[type | None, str]]:
+        """``{nested field: (its options class, the entry's name)}`` for this model, input, protocol."""
+        spec = MODELS[self.model]
+        return {
+            "model_options": (spec.options, self.model),
+            "input_options": (INPUTS[spec.input].options, spec.input),
+            "protocol_options": (PROTOCOLS[self.protocol].options, self.protocol),
+        }
 
     @property
     def micro_batch(self) -> int:
@@ -212,21 +188,55 @@ class TrainConfig:
         return self.lr_period if self.lr_period is not None else self.epochs / 5
 
     def to_dict(self) -> dict:
-        """Plain dict of every field (JSON-serialisable)."""
+        """Plain dict of every field, the options nested (JSON-serialisable)."""
         return asdict(self)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
 
+    def flat(self) -> dict[str, Any]:
+        """Every setting by its option name: the shared fields and the chosen options' fields."""
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _NESTED_FIELDS}
+        for name in _NESTED_FIELDS:
+            options = getattr(self, name)
+            if options is not None:
+                values.update(asdict(options))
+        return values
+
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:
-        """Build from a dict, rejecting unknown keys with a ValueError that names them."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
+        """Build from a dict as `to_dict` writes it, rejecting unknown keys (a ValueError naming them)."""
+        return from_dict(cls, values, "TrainConfig")
+
+    @classmethod
+    def from_flat(cls, values: dict[str, Any]) -> TrainConfig:
+        """Build from option names (``{"epochs": 3, "width": 16, "max_frames": 8}``): each goes to the
+        shared field or the chosen model's, input's or protocol's options that has it; an option only
+        other entries read is left out (it does not change this run); one nobody reads is a ValueError
+        listing the known ones."""
+        shared = {f.name for f in fields(cls)} - set(_NESTED_FIELDS)
+        unknown = sorted(set(values) - shared - set(option_names()))
         if unknown:
-            raise ValueError(f"TrainConfig: unknown parameter(s) {unknown}")
-        return cls(**values)
+            known = sorted(shared | set(option_names()))
+            raise ValueError(f"TrainConfig: unknown parameter(s) {unknown}; known: {', '.join(known)}")
+        kwargs = {k: v for k, v in values.items() if k in shared}
+        probe = cls(**{k: kwargs[k] for k in ("model", "protocol") if k in kwargs})
+        for name, (options, _) in probe.option_classes().items():
+            names = [f.name for f in fields(options)] if options is not None else []
+            kwargs[name] = {k: values[k] for k in names if k in values}
+        return cls(**kwargs)
 
 
-#: every field's default (what a model's unread fields are set to)
-_DEFAULTS = {f.name: f.default for f in fields(TrainConfig)}
+_NESTED_FIELDS = tuple(name for name, _ in NESTED)
+
+
+def option_names() -> dict[str, type]:
+    """Every option of every registered model, input kind and protocol: ``{name: options class}``
+    (the first that declares it)."""
+    names: dict[str, type] = {}
+    for registry in (MODELS, INPUTS, PROTOCOLS):
+        for entry in registry.values():
+            if entry.options is not None:
+                for f in fields(entry.options):
+                    names.setdefault(f.name, entry.options)
+    return names

@@ -8,8 +8,13 @@ average-pooled (2 x 2) and classified by one linear layer. Written here from tha
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import Tensor, nn
+
+from model.registry import ModelSpec, register_model
+from pipeline.validation import require
 
 STREAMS = (3, 5, 8)  # channels of the three streams
 
@@ -28,10 +33,8 @@ class FlowCNN(nn.Module):
         dropout: dropout before the classifier.
 
     ``forward(frames (B, 3, S, S))``, the ``u, v, strain`` image of `pipeline.flow.FlowDataset`, returns
-    ``{"logits": (B, C)}``. It mines no key frames (``uses_key_frames`` False).
+    ``{"logits": (B, C)}``. It scores no frames.
     """
-
-    uses_key_frames = False
 
     def __init__(self, num_classes: int, input_size: int = 28, dropout: float = 0.5) -> None:
         super().__init__()
@@ -57,3 +60,25 @@ class FlowCNN(nn.Module):
             raise ValueError(f"frames: expected a flow image (B, 3, S, S), got {tuple(frames.shape)}")
         x = torch.cat([stream(frames) for stream in self.streams], dim=1)
         return {"logits": self.fc(self.dropout(torch.flatten(self.pool(x), 1)))}
+
+
+@dataclass(frozen=True)
+class FlowCNNOptions:
+    """What only `FlowCNN` reads: ``dropout`` before its classifier."""
+
+    dropout: float = 0.5
+
+    def __post_init__(self) -> None:
+        require(0 <= self.dropout < 1, "FlowCNNOptions", "dropout", "a number in [0, 1)", self.dropout)
+
+
+register_model(
+    ModelSpec(
+        name="flow-cnn",
+        input="flow",
+        options=FlowCNNOptions,
+        make=lambda n, options, size: FlowCNN(n, input_size=size, dropout=options.dropout),
+        min_input_size=6,
+        description="STSTNet-like three-stream CNN on the onset -> apex flow image",
+    )
+)

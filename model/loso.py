@@ -16,7 +16,6 @@ import functools
 import json
 import logging
 import os
-import random
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +24,8 @@ import pandas as pd
 from model import figures
 from model.config import TrainConfig
 from model.metrics import apex_localisation, classification_metrics, per_subject_table
-from model.models import MODELS
+from model.protocols import PROTOCOLS, FoldContext, optimistic_epoch, optimistic_from
+from model.registry import INPUTS, MODELS
 from model.report import render_report
 from model.results import KeyframeClip, RunMetrics
 from model.status import FoldProgress, refresh
@@ -38,44 +38,10 @@ log = logging.getLogger(__name__)
 
 
 def _datasets(info, cfg: TrainConfig, *, subjects=None, exclude=None, train: bool, flow_path=None):
-    """The model's input (`ModelSpec.input`) of the chosen subjects of cache ``info`` (as grouped by
-    ``cfg.grouping``): clips or flow images."""
-    if MODELS[cfg.model].input == "flow":
-        from pipeline.flow import FlowDataset
-
-        return FlowDataset(
-            flow_path,
-            info.path,
-            subjects=subjects,
-            exclude_subjects=exclude,
-            input_size=cfg.input_size,
-            info=info,
-        )
-    from pipeline.store import ClipDataset
-
-    return ClipDataset(
-        info.path,
-        info=info,
-        subjects=subjects,
-        exclude_subjects=exclude,
-        source=cfg.source,
-        train=train,
-        input_size=cfg.input_size,
-        max_frames=cfg.max_frames,
-        seed=cfg.seed if train else None,
-        keep_in_memory=cfg.keep_in_memory,
-        subtract_onset=cfg.subtract_onset,
-        flip=cfg.flip and train,
-    )
-
-
-def _inner_split(subjects: list[str], cfg: TrainConfig, test_subject: str) -> tuple[list[str], list[str]]:
-    """Held-out validation subjects for ``inner-val``: a seeded draw from the training subjects."""
-    if len(subjects) < 2:
-        raise ValueError(f"protocol 'inner-val' needs >= 2 training subjects besides {test_subject!r}")
-    n_val = min(len(subjects) - 1, max(1, round(cfg.inner_val_fraction * len(subjects))))
-    val = sorted(random.Random(f"{cfg.seed}-{test_subject}").sample(subjects, n_val))
-    return [s for s in subjects if s not in val], val
+    """The model's input (`ModelSpec.input`, `model.registry.INPUTS`) of the chosen subjects of cache
+    ``info`` (as grouped by ``cfg.grouping``)."""
+    spec = INPUTS[MODELS[cfg.model].input]
+    return spec.dataset(info, cfg, subjects=subjects, exclude=exclude, train=train, artifact=flow_path)
 
 
 def train_fold(
@@ -111,8 +77,6 @@ def _train_fold(h5_path, subject: str, cfg: TrainConfig, out_dir: Path, flow_pat
             return summary
     if subject not in info.subjects:
         raise ValueError(f"{h5_path}: subject {subject!r} not in the cache (subjects: {info.subjects})")
-    if MODELS[cfg.model].input == "flow" and flow_path is None:
-        raise ValueError(f"model {cfg.model!r} reads the cache's flow file: give flow_path (ComputeFlow)")
     datasets = functools.partial(_datasets, info, cfg, flow_path=flow_path)
     out_dir.mkdir(parents=True, exist_ok=True)
     use_threads(cfg)  # before any model is built
@@ -121,12 +85,9 @@ def _train_fold(h5_path, subject: str, cfg: TrainConfig, out_dir: Path, flow_pat
     test_set = datasets(subjects=[subject], train=False)
     num_classes = len(info.classes)
 
-    inner: dict = {}
-    epochs = cfg.epochs
-    if cfg.protocol == "inner-val":
-        epochs, inner = _inner_val_epochs(
-            datasets, train_subjects, subject, cfg, num_classes, device, out_dir, progress
-        )
+    protocol = PROTOCOLS[cfg.protocol]
+    fold = FoldContext(cfg, subject, train_subjects, datasets, num_classes, device, out_dir, progress)
+    epochs, inner = protocol.epochs(fold)
 
     model = build_model(num_classes, cfg)
     train_set = datasets(exclude=[subject], train=True)
@@ -145,11 +106,11 @@ def _train_fold(h5_path, subject: str, cfg: TrainConfig, out_dir: Path, flow_pat
         tag=f"{cfg.protocol} {subject}",
         progress=progress,
     )
-    selected_epoch = _write_predictions(history, cfg, epochs, info.classes, out_dir)
+    selected_epoch = _write_predictions(history, protocol.select(history, fold), info.classes, out_dir)
     summary = {
         "subject": subject,
         "protocol": cfg.protocol,
-        "optimistic": cfg.protocol == "reference-optimistic",
+        "optimistic": protocol.optimistic,
         "epoch": selected_epoch,
         "n_train": len(train_set),
         "n_test": len(test_set),
@@ -172,70 +133,23 @@ def _train_fold(h5_path, subject: str, cfg: TrainConfig, out_dir: Path, flow_pat
     return summary
 
 
-def _inner_val_epochs(datasets, train_subjects, subject, cfg, num_classes, device, out_dir, progress):
-    """``inner-val``: the epoch count chosen on held-out training subjects (the earliest of the best
-    validation UF1) and the record of that choice."""
-    fit_subjects, val_subjects = _inner_split(train_subjects, cfg, subject)
-    val_set = datasets(subjects=val_subjects, train=False)
-
-    def validate(epoch, model):
-        p = predict(model, val_set, cfg, device)
-        return {"val_uf1": classification_metrics(p["labels"], p["preds"], num_classes)["uf1"]}
-
-    if progress is not None:
-        progress.stage = "inner-val"
-    history = fit(
-        build_model(num_classes, cfg),
-        datasets(subjects=fit_subjects, train=True),
-        cfg,
-        checkpoint=out_dir / "inner.pt",
-        on_epoch=validate,
-        tag=f"inner-val {subject}",
-        progress=progress,
-    )
-    if progress is not None:
-        progress.stage = "final"
-    best = max(history, key=lambda r: (r["val_uf1"], -r["epoch"]))  # earliest of the best
-    return best["epoch"], {"val_subjects": val_subjects, "val_uf1": [r["val_uf1"] for r in history]}
-
-
-def _write_predictions(
-    history: list[dict], cfg: TrainConfig, epochs: int, classes: list[str], out_dir: Path
-) -> int:
+def _write_predictions(history: list[dict], selected: int, classes: list[str], out_dir: Path) -> int:
     """Move each epoch's test predictions out of ``history`` into ``epoch_predictions.json``, write the
-    protocol's epoch (the last, or the optimistic one) as ``predictions.json`` and ``.csv``; returns it."""
+    ``selected`` epoch's (the protocol's choice) as ``predictions.json`` and ``.csv``; returns it."""
     per_epoch = [r.pop("test_predictions") for r in history]
     write_text(
         out_dir / "epoch_predictions.json",
         json.dumps({"labels": per_epoch[-1]["labels"], "preds": [p["preds"] for p in per_epoch]}),
     )
-    selected = epochs
-    if cfg.protocol == "reference-optimistic":
-        first = optimistic_from(cfg.epochs, cfg.optimistic_min_epoch)
-        selected = optimistic_epoch([r["test_accuracy"] for r in history], first)
     preds = per_epoch[selected - 1]
     preds["label_names"] = [classes[i] for i in preds["labels"]]
     preds["pred_names"] = [classes[i] for i in preds["preds"]]
     write_text(out_dir / "predictions.json", json.dumps(preds))
-    _write_csv(_prediction_frame(preds, classes), out_dir / "predictions.csv")
+    _write_csv(_prediction_frame(preds, classes, bool(preds["scores"])), out_dir / "predictions.csv")
     return selected
 
 
-def optimistic_from(epochs: int, optimistic_min_epoch: int | None) -> int:
-    """The first epoch the optimistic selection considers: ``optimistic_min_epoch``, or a quarter of the
-    ``epochs`` (the reference's 10 of 40), at least 1 and at most ``epochs``."""
-    return min(optimistic_min_epoch or max(1, epochs // 4), epochs)
-
-
-def optimistic_epoch(test_accuracy: list[float], first: int) -> int:
-    """The reference's choice: the 1-based epoch with the best test accuracy from epoch ``first`` on
-    (the latest of equals, as its ``>=`` update does; from the last epoch when a fold ran fewer than
-    ``first``). It reads the test subject: optimistic."""
-    first = min(first, len(test_accuracy))
-    return max(range(first, len(test_accuracy) + 1), key=lambda e: (test_accuracy[e - 1], e))
-
-
-def _prediction_frame(preds: dict, classes: list[str]) -> pd.DataFrame:
+def _prediction_frame(preds: dict, classes: list[str], frame_scores: bool) -> pd.DataFrame:
     frame = pd.DataFrame(
         {
             "sample_id": preds["sample_ids"],
@@ -248,7 +162,7 @@ def _prediction_frame(preds: dict, classes: list[str]) -> pd.DataFrame:
             "apex": preds["apex"],
         }
     )
-    if preds["scores"]:  # a key-frame model
+    if frame_scores:  # the model scores frames (`ModelSpec.frame_scores`)
         frame["max_b_frame"] = [int(np.argmax(s)) for s in preds["scores"]]
         frame["n_key"] = [int(round(sum(k))) for k in preds["keymask"]]
     for i, name in enumerate(classes):
@@ -308,6 +222,56 @@ def aggregate(
 
     ``configuration`` (the configuration files the tasks used) is stored in metrics.json and the report."""
     run_dir = Path(run_dir)
+    folds, summaries = _finished_folds(run_dir)
+    first = summaries[0]
+    classes = first["classes"]
+    pooled: dict[str, list] = {}
+    for fold in folds:
+        for key, values in json.loads((fold / "predictions.json").read_text()).items():
+            pooled.setdefault(key, []).extend(values)
+
+    scores = classification_metrics(pooled["labels"], pooled["preds"], len(classes))
+    per_subject = per_subject_table(pooled["subjects"], pooled["labels"], pooled["preds"], len(classes))
+    metrics = RunMetrics(
+        accuracy=scores["accuracy"],
+        uf1=scores["uf1"],
+        uar=scores["uar"],
+        n_samples=scores["n_samples"],
+        n_subjects=len(per_subject),
+        classes=classes,
+        per_subject=per_subject,
+        protocol=first["protocol"],
+        optimistic=PROTOCOLS[first["protocol"]].optimistic,
+        confusion=scores["confusion"],
+        per_class=scores["per_class"],
+        apex_localisation=apex_localisation(pooled["scores"], pooled["apex"]),
+        fold_epochs={s["subject"]: s["epoch"] for s in summaries},
+        selection=optimistic_scores(folds, summaries, len(classes)),
+        configuration=configuration,
+        **{key: first[key] for key in _CARRIED},
+    )
+    frame_scores = MODELS[first["config"]["model"]].frame_scores
+    _write_csv(_prediction_frame(pooled, classes, frame_scores), run_dir / "predictions.csv")
+    _write_figures(run_dir, metrics, pooled, summaries, keyframe_clips if frame_scores else 0)
+    write_text(run_dir / "report.md", render_report(metrics))
+    metrics.write(run_dir / "metrics.json")
+    refresh(run_dir)  # the status file says the run is aggregated
+    log.info(
+        "%s: accuracy %.4f, UF1 %.4f, UAR %.4f over %d clips (%s)",
+        run_dir.name, metrics.accuracy, metrics.uf1, metrics.uar, metrics.n_samples, metrics.protocol,
+    )  # fmt: skip
+    return metrics
+
+
+#: what a run's metrics carry over from its folds' summaries as they are
+_CARRIED = (
+    "grouping", "left_out", "init", "dataset", "cache", "params_hash", "content_hash", "data_fingerprint", "config",
+)  # fmt: skip
+
+
+def _finished_folds(run_dir: Path) -> tuple[list[Path], list[dict]]:
+    """The finished folds under ``run_dir`` and their summaries, checked to share one training
+    configuration, class list and cache (a ValueError naming the fold that differs)."""
     folds = sorted(p.parent for p in run_dir.glob(f"{FOLD_PREFIX}*/fold.json"))
     if not folds:
         raise ValueError(f"{run_dir}: no finished fold (no {FOLD_PREFIX}*/fold.json)")
@@ -320,52 +284,17 @@ def aggregate(
                 mine, theirs = train_identity(mine), train_identity(theirs)
             if mine != theirs:
                 raise ValueError(f"{fold / 'fold.json'}: field {key!r} differs from {folds[0] / 'fold.json'}")
-    classes = first["classes"]
-    pooled: dict[str, list] = {}
-    for fold in folds:
-        for key, values in json.loads((fold / "predictions.json").read_text()).items():
-            pooled.setdefault(key, []).extend(values)
+    return folds, summaries
 
-    scores = classification_metrics(pooled["labels"], pooled["preds"], len(classes))
-    selection = optimistic_scores(folds, summaries, len(classes))
-    per_subject = per_subject_table(pooled["subjects"], pooled["labels"], pooled["preds"], len(classes))
-    optimistic = first["protocol"] == "reference-optimistic"
-    metrics = RunMetrics(
-        accuracy=scores["accuracy"],
-        uf1=scores["uf1"],
-        uar=scores["uar"],
-        n_samples=scores["n_samples"],
-        n_subjects=len(per_subject),
-        classes=classes,
-        per_subject=per_subject,
-        protocol=first["protocol"],
-        optimistic=optimistic,
-        confusion=scores["confusion"],
-        per_class=scores["per_class"],
-        apex_localisation=apex_localisation(pooled["scores"], pooled["apex"]),
-        fold_epochs={s["subject"]: s["epoch"] for s in summaries},
-        selection=selection,
-        grouping=first["grouping"],
-        left_out=first["left_out"],
-        init=first["init"],
-        dataset=first["dataset"],
-        cache=first["cache"],
-        params_hash=first["params_hash"],
-        content_hash=first["content_hash"],
-        data_fingerprint=first["data_fingerprint"],
-        config=first["config"],
-        configuration=configuration,
-    )
-    _write_csv(_prediction_frame(pooled, classes), run_dir / "predictions.csv")
-    tag = " [reference-optimistic]" if optimistic else ""
-    figures.plot_confusion(
-        metrics.confusion,
-        classes,
-        run_dir / "confusion.png",
-        f"UF1 {metrics.uf1:.3f}, UAR {metrics.uar:.3f}{tag}",
-    )
-    figures.plot_per_subject(per_subject, run_dir / "per_subject.png", f"per subject{tag}")
-    chosen = _pick_keyframe_clips(pooled, keyframe_clips) if pooled["scores"] else []
+
+def _write_figures(
+    run_dir: Path, metrics: RunMetrics, pooled: dict, summaries: list[dict], keyframe_clips: int
+):
+    """confusion.png, per_subject.png, keyframes.png (``keyframe_clips`` clips, 0: none) and training.png."""
+    tag = " [reference-optimistic]" if metrics.optimistic else ""
+    title = f"UF1 {metrics.uf1:.3f}, UAR {metrics.uar:.3f}{tag}"
+    figures.plot_confusion(metrics.confusion, metrics.classes, run_dir / "confusion.png", title)
+    figures.plot_per_subject(metrics.per_subject, run_dir / "per_subject.png", f"per subject{tag}")
     clips = [
         KeyframeClip(
             sample_id=pooled["sample_ids"][i],
@@ -377,21 +306,13 @@ def aggregate(
             label_name=pooled["label_names"][i],
             pred_name=pooled["pred_names"][i],
         )
-        for i in chosen
+        for i in _pick_keyframe_clips(pooled, keyframe_clips)
     ]
     if clips:
         figures.plot_keyframes(clips, run_dir / "keyframes.png", f"b_t and key frames{tag}")
     histories = {s["subject"]: s["history"] for s in summaries if s.get("history")}
     if histories:
         figures.plot_training_curves(histories, run_dir / "training.png", f"training, {len(histories)} folds")
-    write_text(run_dir / "report.md", render_report(metrics))
-    metrics.write(run_dir / "metrics.json")
-    refresh(run_dir)  # the status file says the run is aggregated
-    log.info(
-        "%s: accuracy %.4f, UF1 %.4f, UAR %.4f over %d clips (%s)",
-        run_dir.name, metrics.accuracy, metrics.uf1, metrics.uar, metrics.n_samples, metrics.protocol,
-    )  # fmt: skip
-    return metrics
 
 
 def run_loso(
@@ -406,7 +327,7 @@ def run_loso(
     model without ``flow_path`` computes the flow file into ``run_dir/flow.h5`` first. The run's status
     file is kept (`model.status`); ``quiet=False`` shows every epoch on the console."""
     run_dir = Path(run_dir)
-    if MODELS[cfg.model].input == "flow" and flow_path is None:
+    if INPUTS[MODELS[cfg.model].input].artifact == "flow" and flow_path is None:
         from pipeline.flow import compute_flow_file
 
         flow_path = run_dir / "flow.h5"

@@ -143,11 +143,11 @@ def pretrain(
     ``out_path`` (``{"format", "model", "meta"}``, atomic). ``imagenet``: a torchvision ResNet-18 state
     dict to start from; ``state_path``: the per-epoch training state, from which an interrupted run
     resumes; ``progress``: told every epoch (`model.progress`). Returns the meta (``description``, classes, counts, history, ImageNet file and SHA-256)."""
-    cfg = TrainConfig(
+    cfg = TrainConfig.from_flat(dict(
         recipe="pretrain", epochs=params.epochs, lr=params.lr, lr_schedule="cosine", weight_decay=params.weight_decay,
         batch_size=params.batch_size, input_size=params.input_size, width=params.width, seed=params.seed,
         channels_last=False, threads=threads, keep_in_memory=False,
-    )  # fmt: skip
+    ))  # fmt: skip
     torch.manual_seed(params.seed)
     model = FrameClassifier(len(classes), params.width)
     mapped = map_torchvision_resnet(model, imagenet) if imagenet else None

@@ -11,7 +11,6 @@ development data (docs/STUDY.md, "Training recipes"). ``flow-cnn`` is the optica
 
 from __future__ import annotations
 
-from dataclasses import fields
 from typing import Any
 
 from model.config import TrainConfig
@@ -63,22 +62,19 @@ BUILTIN_SHRINK: dict[str, dict[str, Any]] = {
 
 
 def recipe_config(name: str, **overrides: Any) -> TrainConfig:
-    """`TrainConfig` of recipe ``name`` with ``overrides`` (any field) applied on top."""
+    """`TrainConfig` of recipe ``name`` with ``overrides`` (any option, by its flat name) applied on top:
+    the one place a recipe and its overrides are merged (the tasks' command line goes through it)."""
     if name not in RECIPES:
         raise ParamError("TrainConfig", "recipe", f"must be one of {sorted(RECIPES)}", name)
-    known = {f.name for f in fields(TrainConfig)}
-    unknown = sorted(set(overrides) - known)
-    if unknown:
-        raise ValueError(f"TrainConfig: unknown parameter(s) {unknown}")
-    return TrainConfig(**{**RECIPES[name], **overrides, "recipe": name})
+    return TrainConfig.from_flat({**RECIPES[name], **overrides, "recipe": name})
 
 
 def overrides_of(cfg: TrainConfig) -> dict[str, Any]:
-    """The fields where ``cfg`` differs from its recipe (what a report names beside the recipe)."""
-    base = recipe_config(cfg.recipe) if cfg.recipe in RECIPES else TrainConfig()
+    """The options where ``cfg`` differs from its recipe (what a report names beside the recipe)."""
+    base = (recipe_config(cfg.recipe) if cfg.recipe in RECIPES else TrainConfig()).flat()
     return {
-        f.name: getattr(cfg, f.name)
-        for f in fields(TrainConfig)
-        if f.name not in ("recipe", "init_checkpoint_sha256", "grouping")  # reports name the grouping itself
-        and getattr(cfg, f.name) != getattr(base, f.name)
+        name: value
+        for name, value in cfg.flat().items()
+        if name not in ("recipe", "init_checkpoint_sha256", "grouping")  # reports name the grouping itself
+        and (name not in base or value != base[name])
     }

@@ -4,39 +4,27 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from model.models import MODELS
+from model.protocols import PROTOCOLS
+from model.registry import MODELS
 
 if TYPE_CHECKING:
     from model.results import RunMetrics
-
-PROTOCOL_NOTES = {
-    "fixed": "fixed number of epochs, last epoch evaluated (no test information used for model selection)",
-    "inner-val": "epoch count chosen on held-out training subjects, then refit on all training subjects",
-    "reference-optimistic": (
-        "**OPTIMISTIC**: each fold reports its best epoch on the test subject, as the reference code does; "
-        "these scores leak test information and overstate generalisation"
-    ),
-}
 
 
 def render_report(metrics: RunMetrics) -> str:
     """Markdown summary: headline scores, protocol, per-class and per-subject tables, apex localisation."""
     classes = metrics.classes
     protocol = metrics.protocol
-    label = " (reference-optimistic, test-selected epochs)" if protocol == "reference-optimistic" else ""
+    label = f" ({protocol}, test-selected epochs)" if PROTOCOLS[protocol].optimistic else ""
     config = metrics.config
-    model = config.get("model", "akmnet")
+    model = config["model"]
     key_frames = MODELS[model].frame_scores
-    shape = (
-        f"variant `{config['variant']}`, input {config['input_size']} px, max_frames {config['max_frames']}"
-        if key_frames
-        else f"onset -> apex flow and strain of the `{config['source']}` frames at {config['input_size']} px"
-    )
+    shape = input_text(config)
     lines = [
         f"# {model} LOSO run{label}",
         "",
         f"- dataset: {metrics.dataset}, cache `{metrics.cache}`",
-        f"- protocol: `{protocol}`: {PROTOCOL_NOTES[protocol]}",
+        f"- protocol: `{protocol}`: {PROTOCOLS[protocol].note}",
         f"- model `{model}`, recipe `{config.get('recipe', 'paper')}`{overrides_text(config)}",
         f"- {shape}, {config['epochs']} epochs",
         f"- {metrics.n_samples} clips, {metrics.n_subjects} subjects, {len(classes)} classes "
@@ -110,6 +98,15 @@ def render_report(metrics: RunMetrics) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def input_text(config: dict) -> str:
+    """``input `clip` of the `magnified` frames at 64 px; variant akm, ...``: what the model read and
+    its options, for reports."""
+    spec = MODELS[config["model"]]
+    options = {**(config.get("model_options") or {}), **(config.get("input_options") or {})}
+    text = f"input `{spec.input}` of the `{config['source']}` frames at {config['input_size']} px"
+    return text + ("; " + ", ".join(f"{k} {v}" for k, v in options.items()) if options else "")
 
 
 def overrides_text(config: dict) -> str:

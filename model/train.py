@@ -24,10 +24,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 
-from model import akm
 from model.config import TrainConfig
-from model.models import MODELS
 from model.progress import EpochProgress
+from model.registry import MODELS
 from model.sampling import balanced_order
 from pipeline.atomic import atomic_path
 from pipeline.identity import canonical_json, train_identity
@@ -76,7 +75,7 @@ def build_model(num_classes: int, cfg: TrainConfig) -> nn.Module:
     """The model ``cfg.model`` (`model.models.MODELS`) for ``cfg``, with weights drawn from ``cfg.seed``
     (or initialised from ``cfg.init_checkpoint``)."""
     torch.manual_seed(cfg.seed)
-    model = MODELS[cfg.model].build(num_classes, cfg)
+    model = MODELS[cfg.model].make(num_classes, cfg.model_options, cfg.input_size)
     if cfg.init_checkpoint is not None:
         initialise_from(model, cfg.init_checkpoint, partial=cfg.init_partial)
     return model
@@ -173,19 +172,12 @@ def prepare_model(model: nn.Module, cfg: TrainConfig, device: torch.device) -> n
     return model
 
 
-def clip_losses(out: dict[str, Tensor], labels: Tensor, lengths: Tensor, cfg: TrainConfig, key_frames: bool):
-    """Per-clip loss ``(B,)``: cross-entropy, plus for key-frame variants ``loss_separation *
-    (2 - gap of b_t)`` and ``loss_count * max(0, sum B_t - 1)``. Also returns the parts' batch sums."""
+def clip_losses(out: dict[str, Tensor], labels: Tensor, lengths: Tensor, cfg: TrainConfig):
+    """Per-clip loss ``(B,)``: cross-entropy, plus what the model adds (`ModelSpec.loss`: AKMNet's
+    separation and count losses). Also returns the parts' batch sums."""
     ce = F.cross_entropy(out["logits"].float(), labels, reduction="none")
-    total = ce
-    parts = {"ce": float(ce.detach().sum())}
-    if key_frames:
-        valid = akm.valid_mask(lengths, out["scores"].shape[1])
-        sep = akm.separation_loss(out["scores"], valid)
-        count = akm.count_loss(out["keymask"])
-        total = ce + cfg.loss_separation * sep + cfg.loss_count * count
-        parts |= {"separation": float(sep.detach().sum()), "count": float(count.detach().sum())}
-    return total, parts
+    total, parts = MODELS[cfg.model].loss(ce, out, lengths, cfg.model_options)
+    return total, {"ce": float(ce.detach().sum()), **parts}
 
 
 def _autocast(device: torch.device, cfg: TrainConfig):
@@ -263,9 +255,7 @@ def train_epoch(
         group_size = min(cfg.batch_size, n - group_start)
         with _autocast(device, cfg):
             out = model(frames, lengths, apex)
-        total, parts = clip_losses(out, labels, lengths, cfg, model.uses_key_frames)
-        if "keymask" in out:
-            parts["key_frames"] = float(out["keymask"].detach().sum())
+        total, parts = clip_losses(out, labels, lengths, cfg)
         (total.sum() / group_size).backward()
         seen += len(labels)
         if seen - group_start == group_size:

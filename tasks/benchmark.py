@@ -23,7 +23,6 @@ from tasks.config import (
 )
 from tasks.configfile import files_read
 from tasks.logs import running
-from tasks.params import FROM_RECIPE, forward
 from tasks.pretrain import PretrainCNN, PretrainMixin, pretraining_configured
 from tasks.train import TrainLOSO, prepare_run
 
@@ -79,21 +78,17 @@ class FullBenchmark(WorkdirMixin, PreprocessMixin, SyntheticMixin, TrainMixin, P
         given on the command line or in ``[train]``."""
         if dataset != BUILTIN or dataset not in self.names:
             return {}
-        return {k: v for k, v in BUILTIN_SHRINK.get(method, {}).items() if getattr(self, k) == FROM_RECIPE}
+        return {k: v for k, v in BUILTIN_SHRINK.get(method, {}).items() if getattr(self, k) is None}
 
     def requires(self) -> dict[str, luigi.Task]:
-        tasks = {name: forward(self, BuildDatasetCache, dataset=name) for name in self.names}
+        tasks = {name: self.clone(BuildDatasetCache, dataset=name) for name in self.names}
         if self.pretrained():
-            tasks[PRETRAINED] = forward(self, PretrainCNN)
+            tasks[PRETRAINED] = self.clone(PretrainCNN)
         return tasks
 
     def pretrained(self) -> bool:
         """The ``paper`` method starts from ``PretrainCNN``'s checkpoint (``[pretrain] images`` is set)."""
-        return (
-            "paper" in self.method_list
-            and pretraining_configured(self)
-            and self.init_checkpoint == FROM_RECIPE
-        )
+        return "paper" in self.method_list and pretraining_configured(self) and self.init_checkpoint is None
 
     def config(self, name: str, method: str, checkpoint: str | None):
         """The training configuration of ``method`` on dataset ``name``, the pretrained checkpoint added
@@ -125,8 +120,7 @@ class FullBenchmark(WorkdirMixin, PreprocessMixin, SyntheticMixin, TrainMixin, P
         caches = self.input()
         checkpoint = caches[PRETRAINED].path if PRETRAINED in caches else None
         loso = {
-            (name, method): forward(
-                self,
+            (name, method): self.clone(
                 TrainLOSO,
                 hdf5=caches[name].path,
                 recipe=method,

@@ -8,17 +8,22 @@
 
 from __future__ import annotations
 
+import dataclasses
+import typing
+
 import luigi
 
-from model.config import TrainConfig
-from model.recipes import RECIPES
+from model.config import NESTED, TrainConfig, option_names
+from model.protocols import PROTOCOLS
+from model.recipes import RECIPES, recipe_config
+from model.registry import INPUTS, MODELS
 from pipeline.datasets import list_datasets
 from pipeline.faces import FaceParams
 from pipeline.magnify import MagnifyParams
 from pipeline.params import PreprocessParams
 from pipeline.synthetic import SyntheticParams
 from tasks.configfile import describe_configuration
-from tasks.params import build_dataclass, mixin, parameters_of
+from tasks.params import build_dataclass, given_options, mixin, parameter_for, parameters_of, with_options
 
 PREPROCESS_RENAME = {"frame_set": "frames"}
 
@@ -51,6 +56,8 @@ SyntheticMixin = mixin(
     },
 )
 
+NESTED_FIELDS = tuple(name for name, _ in NESTED)
+
 TrainMixin = mixin(
     "TrainMixin",
     {
@@ -63,8 +70,38 @@ TrainMixin = mixin(
             + "; every other option overrides it",
         )
     },
-    parameters_of(TrainConfig, "train", skip=("recipe", "init_checkpoint_sha256"), from_recipe=True),
+    parameters_of(
+        TrainConfig, "train", skip=("recipe", "init_checkpoint_sha256", *NESTED_FIELDS), given_only=True
+    ),
 )
+
+
+def _add_options(entry) -> None:
+    """Make the options of a registered model, input kind or protocol options of the training tasks
+    (``--<field>``, ``[train] <field>``), once per name: a plug-in registered after ``tasks`` is
+    imported (``luigi --module my_plugin``) gets its options too."""
+    if entry.options is None:
+        return
+    hints = typing.get_type_hints(entry.options)
+    for field in dataclasses.fields(entry.options):
+        if not hasattr(TrainMixin, field.name):
+            help_text = f"{entry.options.__name__}.{field.name} ({entry.name})"
+            option = parameter_for(hints[field.name], None, "train", field.name, help_text, given_only=True)
+            setattr(TrainMixin, field.name, option)
+            option.__set_name__(TrainMixin, field.name)  # as class creation does for the others
+
+
+for _registry in (MODELS, INPUTS, PROTOCOLS):
+    _registry.on_register(_add_options)
+
+
+def train_option_names() -> list[str]:
+    """Every training option a task takes: the shared `TrainConfig` fields and every registered
+    model's, input kind's and protocol's options."""
+    shared = [
+        f.name for f in dataclasses.fields(TrainConfig) if f.name not in ("recipe", "init_checkpoint_sha256")
+    ]
+    return [name for name in shared if name not in NESTED_FIELDS] + list(option_names())
 
 
 def preprocess_params(task: luigi.Task) -> PreprocessParams:
@@ -82,10 +119,9 @@ def preprocess_params(task: luigi.Task) -> PreprocessParams:
 def train_config(task: luigi.Task, recipe: str | None = None, shrink: dict | None = None) -> TrainConfig:
     """The validated ``TrainConfig`` of a task carrying ``TrainMixin``: its recipe (or ``recipe``),
     changed by ``shrink`` (`model.recipes.BUILTIN_SHRINK`), with every option given on the command line
-    or in ``[train]`` applied on top."""
-    recipe = recipe or task.recipe
-    base = {**RECIPES[recipe], **(shrink or {}), "recipe": recipe}
-    return build_dataclass(task, TrainConfig, base=base, recipe=recipe)
+    or in ``[train]`` applied on top, merged by `model.recipes.recipe_config`."""
+    given = given_options(task, train_option_names())
+    return with_options(task, lambda: recipe_config(recipe or task.recipe, **{**(shrink or {}), **given}))
 
 
 def synthetic_params(task: luigi.Task) -> SyntheticParams:

@@ -37,10 +37,6 @@ def _unwrap_optional(tp: Any) -> tuple[Any, bool]:
 NONE_WORDS = ("none", "off")
 
 
-#: the default of a parameter whose value comes from elsewhere when not given (a training recipe)
-FROM_RECIPE = "(recipe)"
-
-
 class _OptionalNumber:
     """An optional int/float parameter that also parses ``none``/``off`` (any case) as None:
     ``--phase-bound none`` turns a default bound off."""
@@ -59,34 +55,44 @@ class OptionalIntParameter(_OptionalNumber, luigi.OptionalIntParameter):
     pass
 
 
-class _Unsettable:
-    """Mixed into a parameter whose default is :data:`FROM_RECIPE`: the marker survives Luigi's
-    round trip through strings (tasks are serialised between workers) and its normalisation."""
+#: what a given-only option holds when the user set it to None (``--max-frames none``): its unset
+#: value None means "not given" (the recipe's value holds)
+GIVEN_NONE = "none"
+
+
+class _GivenOnly:
+    """Mixed into an option whose default None means "not given": ``none``/``off`` (any case) parse to
+    :data:`GIVEN_NONE`, which survives Luigi's round trip through strings and its normalisation."""
 
     def parse(self, x):
-        return FROM_RECIPE if x == FROM_RECIPE else super().parse(x)
+        if isinstance(x, str) and x.strip().lower() in NONE_WORDS:
+            return GIVEN_NONE
+        return super().parse(x)
 
     def serialize(self, x):
-        return FROM_RECIPE if x == FROM_RECIPE else super().serialize(x)
+        return GIVEN_NONE if x == GIVEN_NONE else super().serialize(x)
 
     def normalize(self, x):
-        return FROM_RECIPE if x == FROM_RECIPE else super().normalize(x)
+        return GIVEN_NONE if x == GIVEN_NONE else super().normalize(x)
 
     def _warn_on_wrong_param_type(self, param_name, param_value):
-        if param_value != FROM_RECIPE:
+        if param_value != GIVEN_NONE:
             super()._warn_on_wrong_param_type(param_name, param_value)
 
 
 @functools.cache
-def _unsettable(cls: type) -> type:
-    return type(cls.__name__, (_Unsettable, cls), {})
+def _given_only(cls: type) -> type:
+    return type(cls.__name__, (_GivenOnly, cls), {})
 
 
-def _parameter_for(tp: Any, default: Any, section: str, name: str, help_text: str) -> luigi.Parameter:
-    """A Luigi parameter for one dataclass field type (one that keeps the :data:`FROM_RECIPE` marker
-    when that is the default)."""
-    make = _unsettable if default == FROM_RECIPE else (lambda cls: cls)
+def parameter_for(
+    tp: Any, default: Any, section: str, name: str, help_text: str, *, given_only: bool = False
+) -> luigi.Parameter:
+    """A Luigi parameter for one dataclass field type; with ``given_only`` an optional one whose
+    default None means "not given" (`given_options`)."""
+    make = _given_only if given_only else (lambda cls: cls)
     base, optional = _unwrap_optional(tp)
+    optional = optional or given_only
     kwargs = {"default": default, "config_path": {"section": section, "name": name}, "description": help_text}
     if typing.get_origin(base) is Literal:
         choices = typing.get_args(base)
@@ -101,7 +107,7 @@ def _parameter_for(tp: Any, default: Any, section: str, name: str, help_text: st
     if base is float:
         return make(OptionalFloatParameter if optional else luigi.FloatParameter)(**kwargs)
     if typing.get_origin(base) in (tuple, list) or base in (tuple, list):
-        if default is not None and default != FROM_RECIPE:
+        if default is not None:
             kwargs["default"] = tuple(default)
         return make(luigi.OptionalTupleParameter if optional else luigi.TupleParameter)(**kwargs)
     return make(luigi.OptionalParameter if optional else luigi.Parameter)(**kwargs)
@@ -122,14 +128,13 @@ def parameters_of(
     prefix: str = "",
     skip: tuple[str, ...] = (),
     rename: dict[str, str] | None = None,
-    from_recipe: bool = False,
+    given_only: bool = False,
 ) -> dict:
     """Luigi parameters (``{attribute name: parameter}``) for the fields of ``dc_type``.
 
     Attribute names are ``prefix + field name`` (or ``rename[field]``); defaults are read from
     ``luigi.cfg`` section ``section`` under the plain field name, falling back to the dataclass
-    default; with ``from_recipe`` to the marker :data:`FROM_RECIPE`, which `build_dataclass` replaces
-    by its ``base`` value.
+    default; with ``given_only`` to None, "not given" (`given_options` reads them).
     """
     hints = typing.get_type_hints(dc_type)
     params = {}
@@ -137,9 +142,9 @@ def parameters_of(
         if field.name in skip or not field.init:
             continue
         help_text = field.metadata.get("help", f"{dc_type.__name__}.{field.name}")
-        default = FROM_RECIPE if from_recipe else _field_default(field)
-        params[_attribute(field.name, prefix, rename)] = _parameter_for(
-            hints[field.name], default, section, field.name, help_text
+        default = None if given_only else _field_default(field)
+        params[_attribute(field.name, prefix, rename)] = parameter_for(
+            hints[field.name], default, section, field.name, help_text, given_only=given_only
         )
     return params
 
@@ -155,13 +160,9 @@ def build_dataclass(
     prefix: str = "",
     rename: dict[str, str] | None = None,
     nested: dict[str, tuple[str, dict[str, str] | None]] | None = None,
-    base: dict[str, Any] | None = None,
     **overrides: Any,
 ) -> Any:
     """Instantiate ``dc_type`` from the task's parameters (the dataclass validates itself).
-
-    With ``base`` (e.g. a training recipe), a parameter left at the marker :data:`FROM_RECIPE` takes
-    its value from ``base``, or the dataclass default when ``base`` has none.
 
     A :class:`~pipeline.validation.ParamError` is re-raised naming the command-line option:
     ``BuildDatasetCache: --face-size: must be an integer >= 16, got 4 (FaceParams.size)``.
@@ -174,30 +175,49 @@ def build_dataclass(
         if field.name in overrides:
             kwargs[field.name] = overrides[field.name]
         elif hasattr(task, attribute):
-            value = getattr(task, attribute)
-            if base is not None and value == FROM_RECIPE:
-                if field.name in base:
-                    kwargs[field.name] = base[field.name]
-                continue
+            value = _finite(task, attribute, f"{dc_type.__name__}.{field.name}", getattr(task, attribute))
             if isinstance(_field_default(field), list) and isinstance(value, tuple):
                 value = list(value)
-            if isinstance(value, float) and not math.isfinite(value):
-                option = "--" + attribute.replace("_", "-")
-                raise ValueError(
-                    f"{task.get_task_family()}: {option}: must be a finite number, got {value} "
-                    f"({dc_type.__name__}.{field.name})"
-                )
             kwargs[field.name] = value
+    spelling = {dc_type.__name__: (prefix, rename), **(nested or {})}
+    return with_options(task, lambda: dc_type(**kwargs), lambda err: spelling.get(err.owner))
+
+
+def given_options(task: luigi.Task, names: typing.Iterable[str]) -> dict[str, Any]:
+    """The given-only options (`parameters_of(..., given_only=True)`) among ``names`` that the command
+    line or luigi.cfg set: ``{name: value}`` (``none`` -> None)."""
+    given = {}
+    for name in names:
+        value = getattr(task, name, None)
+        if value is not None:
+            given[name] = None if value == GIVEN_NONE else _finite(task, name, name, value)
+    return given
+
+
+def with_options(task: luigi.Task, make: typing.Callable[[], Any], spelling=lambda err: ("", None)) -> Any:
+    """``make()``, with a :class:`~pipeline.validation.ParamError` re-raised as a ValueError naming the
+    command-line option (``spelling(err)``: the ``(prefix, rename)`` of the error's owner; None: name
+    the field only)."""
     try:
-        return dc_type(**kwargs)
+        return make()
     except ParamError as err:
-        spelling = {dc_type.__name__: (prefix, rename), **(nested or {})}
-        if err.owner not in spelling:
+        spelled = spelling(err)
+        if spelled is None:
             raise ValueError(f"{task.get_task_family()}: {err}") from err
-        option = "--" + _attribute(err.field, *spelling[err.owner]).replace("_", "-")
+        option = "--" + _attribute(err.field, *spelled).replace("_", "-")
         raise ValueError(
             f"{task.get_task_family()}: {option}: {err.detail} ({err.owner}.{err.field})"
         ) from err
+
+
+def _finite(task: luigi.Task, attribute: str, owner_field: str, value: Any) -> Any:
+    """``value``, unless it is a NaN or infinite float: then a ValueError naming the option."""
+    if isinstance(value, float) and not math.isfinite(value):
+        option = "--" + attribute.replace("_", "-")
+        raise ValueError(
+            f"{task.get_task_family()}: {option}: must be a finite number, got {value} ({owner_field})"
+        )
+    return value
 
 
 def mixin(name: str, *groups: dict) -> type:
@@ -209,10 +229,3 @@ def mixin(name: str, *groups: dict) -> type:
             raise TypeError(f"{name}: parameter names defined twice: {sorted(clash)}")
         attrs.update(group)
     return type(name, (), attrs)
-
-
-def forward(task: luigi.Task, target_cls: type[luigi.Task], **extra) -> luigi.Task:
-    """Instantiate ``target_cls`` with the parameters it shares with ``task`` (plus ``extra``)."""
-    names = {name for name, _ in target_cls.get_params()}
-    kwargs = {k: v for k, v in task.param_kwargs.items() if k in names}
-    return target_cls(**{**kwargs, **extra})

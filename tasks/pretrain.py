@@ -28,7 +28,7 @@ from pipeline.identity import digest, file_sha256
 from pipeline.synthetic.macro import write_pretrain_set
 from tasks.config import WorkdirMixin, check_processes
 from tasks.logs import quiet, running
-from tasks.params import build_dataclass, forward, mixin, parameters_of
+from tasks.params import build_dataclass, mixin, parameters_of
 
 BUILTIN = "builtin"
 
@@ -106,7 +106,7 @@ class PretrainFaces(WorkdirMixin, PretrainMixin, luigi.Task):
             self.selection = self.select(self.pretrain_images)
             data = [(i.path, *_stat(Path(self.pretrain_images) / i.path)) for i in self.selection[1]]
         else:
-            data = forward(self, BuiltinPretrainSet, n_per_class=self.params.n_per_class).output().path
+            data = self.clone(BuiltinPretrainSet, n_per_class=self.params.n_per_class).output().path
         self.name = f"{self.collection}-" + digest(
             {
                 "data": data,
@@ -134,7 +134,7 @@ class PretrainFaces(WorkdirMixin, PretrainMixin, luigi.Task):
         return image_set, sample_per_class(image_set.images, self.params.n_per_class, self.params.seed)
 
     def requires(self):
-        return forward(self, BuiltinPretrainSet, n_per_class=self.params.n_per_class) if self.builtin else []
+        return self.clone(BuiltinPretrainSet, n_per_class=self.params.n_per_class) if self.builtin else []
 
     def output(self) -> luigi.LocalTarget:
         return luigi.LocalTarget(str(Path(self.workdir) / "pretrain" / self.name / "faces.h5"))
@@ -160,7 +160,7 @@ class PretrainCNN(WorkdirMixin, PretrainMixin, luigi.Task):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.faces_task = forward(self, PretrainFaces)
+        self.faces_task = self.clone(PretrainFaces)
         self.params = pretrain_params(self)
         imagenet = self.pretrain_imagenet
         if imagenet and not Path(imagenet).is_file():

@@ -9,7 +9,7 @@ import luigi
 
 from model.config import TrainConfig
 from model.loso import aggregate, train_fold
-from model.models import MODELS
+from model.registry import INPUTS, MODELS
 from model.status import FoldProgress
 from pipeline import identity
 from pipeline.datasets import ManifestError
@@ -19,7 +19,6 @@ from tasks.config import TrainMixin, WorkdirMixin, check_device, check_source, t
 from tasks.configfile import files_read
 from tasks.flow import ComputeFlow
 from tasks.logs import quiet, running
-from tasks.params import forward
 
 
 def prepare_run(hdf5: str, cfg: TrainConfig) -> tuple[TrainConfig, CacheInfo, str]:
@@ -70,7 +69,7 @@ class TrainFold(_RunMixin, luigi.Task):
 
     def requires(self) -> list[ComputeFlow]:
         # a flow model reads the cache's flow file, computed once per cache by its own task
-        if MODELS[self.cfg.model].input != "flow":
+        if INPUTS[MODELS[self.cfg.model].input].artifact != "flow":
             return []
         return [ComputeFlow(hdf5=self.hdf5, workdir=self.workdir, source=self.cfg.source)]
 
@@ -106,7 +105,7 @@ class TrainLOSO(_RunMixin, luigi.Task):
             )
 
     def requires(self) -> list[TrainFold]:
-        return [forward(self, TrainFold, subject=s) for s in self.subjects]
+        return [self.clone(TrainFold, subject=s) for s in self.subjects]
 
     def output(self) -> luigi.LocalTarget:
         return luigi.LocalTarget(str(self.run_dir() / "metrics.json"))

@@ -102,7 +102,7 @@ def grads_and_stats(model: AKMNet) -> tuple[dict, dict]:
 @pytest.mark.parametrize("channels_last", [False, True])
 def test_batched_step_equals_accumulated_batch1_steps(channels_last):
     """One batched training step (3 clips) == the reference's 3 one-clip steps with loss / 3 each."""
-    cfg = TrainConfig(variant="all", dropout=0.0, width=16, input_size=64, batch_size=3)
+    cfg = TrainConfig.from_flat(dict(variant="all", dropout=0.0, width=16, input_size=64, batch_size=3))
     torch.manual_seed(0)
     model = AKMNet(3, variant="all", dropout=0.0, width=16, batch_norm="clip").train()
     if channels_last:
@@ -114,7 +114,7 @@ def test_batched_step_equals_accumulated_batch1_steps(channels_last):
     labels = torch.tensor([0, 2, 1])
 
     def step(m: AKMNet, f, n, y, scale: float) -> None:
-        total, _ = clip_losses(m(f, n), y, n, cfg, m.uses_key_frames)
+        total, _ = clip_losses(m(f, n), y, n, cfg)
         (total.sum() * scale).backward()
 
     step(model, frames, lengths, labels, 1 / 3)
@@ -151,7 +151,7 @@ def test_eval_mode_ignores_batch_norm_option():
 
 def test_batch_norm_option_is_validated():
     with pytest.raises(ValueError, match="batch_norm"):
-        TrainConfig(batch_norm="frame")
+        TrainConfig.from_flat(dict(batch_norm="frame"))
     with pytest.raises(ValueError, match="batch_norm"):
         AKMNet(2, batch_norm="group")
-    assert TrainConfig().batch_norm == "clip"
+    assert TrainConfig().model_options.batch_norm == "clip"

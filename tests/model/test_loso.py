@@ -11,7 +11,7 @@ QUICK = dict(epochs=5, lr=0.01, lr_period=10.0, batch_size=2, input_size=64, wid
 
 
 def test_loso_learns_separable_classes(blob_cache, tmp_path):
-    cfg = TrainConfig(**QUICK)
+    cfg = TrainConfig.from_flat(dict(**QUICK))
     metrics = run_loso(blob_cache, cfg, tmp_path / "run")
     # two balanced classes: chance UF1 is about 0.5
     assert metrics.uf1 >= 0.8, metrics
@@ -51,7 +51,7 @@ def test_loso_learns_separable_classes(blob_cache, tmp_path):
 
 def test_reference_optimistic_is_labelled(blob_cache, tmp_path):
     # optimistic_min_epoch None: from a quarter of the epochs on (at least epoch 1), here every epoch
-    cfg = TrainConfig(**QUICK | {"epochs": 2, "protocol": "reference-optimistic"})
+    cfg = TrainConfig.from_flat(dict(**QUICK | {"epochs": 2, "protocol": "reference-optimistic"}))
     run = tmp_path / "opt"
     summary = train_fold(blob_cache, "sub01", cfg, run / fold_name("sub01"))
     accuracies = [r["test_accuracy"] for r in summary["history"]]
@@ -65,7 +65,9 @@ def test_reference_optimistic_is_labelled(blob_cache, tmp_path):
 
 
 def test_inner_val_never_uses_test_subject(blob_cache, tmp_path):
-    cfg = TrainConfig(**QUICK | {"epochs": 2, "protocol": "inner-val", "inner_val_fraction": 0.5})
+    cfg = TrainConfig.from_flat(
+        dict(**QUICK | {"epochs": 2, "protocol": "inner-val", "inner_val_fraction": 0.5})
+    )
     summary = train_fold(blob_cache, "sub02", cfg, tmp_path / "fold")
     val = summary["inner_val"]["val_subjects"]
     assert len(val) == 1 and val[0] in ("sub00", "sub01")
@@ -75,7 +77,7 @@ def test_inner_val_never_uses_test_subject(blob_cache, tmp_path):
 
 def test_unknown_subject_is_rejected(blob_cache, tmp_path):
     with pytest.raises(ValueError, match="sub99"):
-        train_fold(blob_cache, "sub99", TrainConfig(**QUICK), tmp_path / "x")
+        train_fold(blob_cache, "sub99", TrainConfig.from_flat(dict(**QUICK)), tmp_path / "x")
 
 
 def test_fixed_and_optimistic_readings_recompute_from_the_saved_epoch_predictions(blob_cache, tmp_path):
@@ -83,7 +85,7 @@ def test_fixed_and_optimistic_readings_recompute_from_the_saved_epoch_prediction
 
     from model.loso import optimistic_epoch
 
-    cfg = TrainConfig(**QUICK | {"epochs": 4, "optimistic_min_epoch": 2})
+    cfg = TrainConfig.from_flat(dict(**QUICK | {"epochs": 4, "optimistic_min_epoch": 2}))
     metrics = run_loso(blob_cache, cfg, tmp_path / "run")
     labels, fixed, best = [], [], []
     for subject in ("sub00", "sub01", "sub02"):

@@ -1,5 +1,6 @@
 """Class-balanced epochs (the paper's oversampling)."""
 
+import dataclasses
 from collections import Counter
 
 from model.sampling import balanced_order
@@ -51,7 +52,9 @@ def test_an_oversampled_epoch_visits_every_class_as_often_as_the_largest():
             return super().__getitem__(i)
 
     data = Counting([blob_clip(c, 3, 64, rng) for c in labels], labels)
-    cfg = TrainConfig(balance="oversample", input_size=64, width=4, batch_size=2, channels_last=False)
+    cfg = TrainConfig.from_flat(
+        dict(balance="oversample", input_size=64, width=4, batch_size=2, channels_last=False)
+    )
     model = build_model(2, cfg)
     optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr)
     for epoch in (0, 1):
@@ -59,7 +62,5 @@ def test_an_oversampled_epoch_visits_every_class_as_often_as_the_largest():
         train_epoch(model, data, optimizer, cfg, epoch, torch.device("cpu"))
         assert Counter(Counting.seen) == {0: 5, 1: 5}
     Counting.seen = []
-    train_epoch(
-        model, data, optimizer, TrainConfig(**{**cfg.to_dict(), "balance": "none"}), 0, torch.device("cpu")
-    )
+    train_epoch(model, data, optimizer, dataclasses.replace(cfg, balance="none"), 0, torch.device("cpu"))
     assert Counter(Counting.seen) == {0: 5, 1: 2}  # as they come

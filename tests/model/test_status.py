@@ -23,7 +23,7 @@ class Terminal(io.StringIO):
 
 
 def test_progress_and_status_leave_the_fold_byte_identical(blob_cache, tmp_path):
-    cfg = TrainConfig(**TINY)
+    cfg = TrainConfig.from_flat(dict(**TINY))
     plain = tmp_path / "plain" / fold_name("sub01")
     train_fold(blob_cache, "sub01", cfg, plain)
     run, console = tmp_path / "watched", io.StringIO()

@@ -34,7 +34,7 @@ def stop_at(stop: int):
 
 
 def test_resume_matches_uninterrupted_run(blob_data, tmp_path):
-    cfg = TrainConfig(**CFG)
+    cfg = TrainConfig.from_flat(dict(**CFG))
     reference = build_model(2, cfg)
     fit(reference, blob_data, cfg, checkpoint=tmp_path / "a.pt")
 
@@ -52,15 +52,15 @@ def test_resume_matches_uninterrupted_run(blob_data, tmp_path):
 
 
 def test_checkpoint_of_other_config_is_refused(blob_data, tmp_path):
-    cfg = TrainConfig(**CFG | {"epochs": 1})
+    cfg = TrainConfig.from_flat(dict(**CFG | {"epochs": 1}))
     fit(build_model(2, cfg), blob_data, cfg, checkpoint=tmp_path / "c.pt")
-    other = TrainConfig(**CFG | {"epochs": 1, "lr": 0.02})
+    other = TrainConfig.from_flat(dict(**CFG | {"epochs": 1, "lr": 0.02}))
     with pytest.raises(ValueError, match="another configuration"):
         fit(build_model(2, other), blob_data, other, checkpoint=tmp_path / "c.pt")
 
 
 def test_predict_lists(blob_data):
-    cfg = TrainConfig(**CFG)
+    cfg = TrainConfig.from_flat(dict(**CFG))
     p = predict(build_model(2, cfg), blob_data, cfg, torch.device("cpu"))
     assert len(p["preds"]) == 8 and p["labels"] == blob_data.labels
     assert [len(s) for s in p["scores"]] == [len(c) for c in blob_data.clips]
@@ -68,12 +68,14 @@ def test_predict_lists(blob_data):
 
 
 def test_learning_rate_follows_reference_cosine():
-    cfg = TrainConfig(epochs=40, lr=1e-3, lr_min=1e-8)  # period 8 epochs, as T_max = epochs / 5
+    cfg = TrainConfig.from_flat(
+        dict(epochs=40, lr=1e-3, lr_min=1e-8)
+    )  # period 8 epochs, as T_max = epochs / 5
     assert learning_rate(0, cfg) == pytest.approx(1e-3)
     assert learning_rate(8, cfg) == pytest.approx(1e-8)
     assert learning_rate(4, cfg) == pytest.approx(1e-8 + (1e-3 - 1e-8) / 2)
     assert learning_rate(16, cfg) == pytest.approx(1e-3)  # rises again past T_max, as in the reference
-    assert learning_rate(3, TrainConfig(lr_period=6.0)) == pytest.approx(
+    assert learning_rate(3, TrainConfig.from_flat(dict(lr_period=6.0))) == pytest.approx(
         1e-8 + (1e-3 - 1e-8) * (1 + math.cos(math.pi / 2)) / 2
     )
 
@@ -94,26 +96,26 @@ def test_learning_rate_follows_reference_cosine():
 )
 def test_config_validation_names_field(field, value):
     with pytest.raises(ValueError, match=field):
-        TrainConfig(**{field: value})
+        TrainConfig.from_flat(dict(**{field: value}))
 
 
 def test_config_round_trip():
-    cfg = TrainConfig(epochs=5, variant="uniform-16", protocol="inner-val")
+    cfg = TrainConfig.from_flat(dict(epochs=5, variant="uniform-16", protocol="inner-val"))
     assert TrainConfig.from_dict(cfg.to_dict()) == cfg
     with pytest.raises(ValueError, match="bogus"):
         TrainConfig.from_dict({"bogus": 1})
 
 
 def test_resume_with_other_speed_settings_reuses_the_checkpoint(blob_data, tmp_path):
-    cfg = TrainConfig(**CFG, threads=1)
+    cfg = TrainConfig.from_flat(dict(**CFG, threads=1))
 
     with pytest.raises(Interrupt):
         fit(build_model(2, cfg), blob_data, cfg, checkpoint=tmp_path / "c.pt", on_epoch=stop_at(2))
     first = load_checkpoint(tmp_path / "c.pt")["history"]
-    faster = TrainConfig(**CFG, threads=2, num_workers=0, keep_in_memory=False)
+    faster = TrainConfig.from_flat(dict(**CFG, threads=2, num_workers=0, keep_in_memory=False))
     history = fit(build_model(2, faster), blob_data, faster, checkpoint=tmp_path / "c.pt")
     assert [r["epoch"] for r in history] == [1, 2, 3] and history[0] == first[0]
-    other = TrainConfig(**{**CFG, "lr": 0.02})
+    other = TrainConfig.from_flat(dict(**{**CFG, "lr": 0.02}))
     with pytest.raises(ValueError, match=r"c\.pt: checkpoint was written for another configuration"):
         fit(build_model(2, other), blob_data, other, checkpoint=tmp_path / "c.pt")
 

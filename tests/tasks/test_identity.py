@@ -99,7 +99,7 @@ def test_subjects_that_differ_only_in_unsafe_characters_get_their_own_folds(tmp_
                 w.add_clip(f"{subject}/c{i}", blob_clip(i, 4, 64, rng), subject=subject, label=i,
                            label_name=["top", "bottom"][i], onset=0, apex=2, offset=3, fps=30.0,
                            source=f"c{i}")  # fmt: skip
-    cfg = TrainConfig(**TINY_TRAIN)
+    cfg = TrainConfig.from_flat(dict(**TINY_TRAIN))
     metrics = run_loso(path, cfg, tmp_path / "run")
     assert metrics.n_subjects == 3 and metrics.n_samples == 6
     assert sorted(p.name for p in (tmp_path / "run").glob("fold-*")) == [
