@@ -159,7 +159,7 @@ def test_recipes_and_overrides():
     assert recipe_config("paper") == TrainConfig.from_flat(dict(grouping="paper", balance="oversample"))
     assert (TrainConfig().grouping, TrainConfig().balance) == ("default", "none")
     paper = TrainConfig().flat()
-    assert (paper["lr"], paper["epochs"], paper["input_size"], paper["max_frames"], paper["flip"]) == (, paper.epochs, paper.input_size, paper.max_frames, paper.flip) == (
+    assert (paper["lr"], paper["epochs"], paper["input_size"], paper["max_frames"], paper["flip"]) == (
         1e-3,
         40,
         128,
