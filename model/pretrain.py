@@ -21,6 +21,7 @@ from torch import Tensor, nn
 
 from model.config import TrainConfig
 from model.progress import EpochProgress
+from model.registry import no_extra_loss
 from model.resnet import resnet18
 from model.train import PRETRAINED_FORMAT, fit, load_matching, read_state_dict, save_checkpoint
 from pipeline.identity import file_sha256
@@ -36,8 +37,6 @@ class FrameClassifier(nn.Module):
     ``frames (B, 1, 1, S, S)``, and returns ``{"logits": (B, num_classes)}`` (the training loop's
     model protocol).
     """
-
-    uses_key_frames = False
 
     def __init__(self, num_classes: int, width: int = 64, dropout: float = 0.0) -> None:
         super().__init__()
@@ -152,7 +151,9 @@ def pretrain(
     model = FrameClassifier(len(classes), params.width)
     mapped = map_torchvision_resnet(model, imagenet) if imagenet else None
     data = ImageDataset(images, labels, params.input_size, train=True, seed=params.seed)
-    history = fit(model, data, cfg, checkpoint=state_path, tag="pretrain", progress=progress)
+    history = fit(
+        model, data, cfg, checkpoint=state_path, tag="pretrain", progress=progress, loss=no_extra_loss
+    )
     meta = {
         "description": description,
         "classes": classes,

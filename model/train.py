@@ -172,11 +172,12 @@ def prepare_model(model: nn.Module, cfg: TrainConfig, device: torch.device) -> n
     return model
 
 
-def clip_losses(out: dict[str, Tensor], labels: Tensor, lengths: Tensor, cfg: TrainConfig):
-    """Per-clip loss ``(B,)``: cross-entropy, plus what the model adds (`ModelSpec.loss`: AKMNet's
-    separation and count losses). Also returns the parts' batch sums."""
+def clip_losses(out: dict[str, Tensor], labels: Tensor, lengths: Tensor, cfg: TrainConfig, loss=None):
+    """Per-clip loss ``(B,)``: cross-entropy, plus what the model adds (``loss``, by default
+    `ModelSpec.loss` of ``cfg.model``: AKMNet's separation and count losses). Also returns the parts'
+    batch sums."""
     ce = F.cross_entropy(out["logits"].float(), labels, reduction="none")
-    total, parts = MODELS[cfg.model].loss(ce, out, lengths, cfg.model_options)
+    total, parts = (loss or MODELS[cfg.model].loss)(ce, out, lengths, cfg.model_options)
     return total, {"ce": float(ce.detach().sum()), **parts}
 
 
@@ -230,6 +231,7 @@ def train_epoch(
     cfg: TrainConfig,
     epoch: int,
     device: torch.device,
+    loss=None,
 ) -> dict[str, float]:
     """One epoch: groups of ``cfg.batch_size`` clips per optimiser step, ``cfg.micro_batch`` per forward.
 
@@ -255,7 +257,7 @@ def train_epoch(
         group_size = min(cfg.batch_size, n - group_start)
         with _autocast(device, cfg):
             out = model(frames, lengths, apex)
-        total, parts = clip_losses(out, labels, lengths, cfg)
+        total, parts = clip_losses(out, labels, lengths, cfg, loss)
         (total.sum() / group_size).backward()
         seen += len(labels)
         if seen - group_start == group_size:
@@ -368,6 +370,7 @@ def fit(
     on_epoch: Callable[[int, nn.Module], dict] | None = None,
     tag: str = "",
     progress: EpochProgress | None = None,
+    loss=None,
 ) -> list[dict]:
     """Train ``model`` on ``dataset`` for ``epochs`` (default ``cfg.epochs``) epochs.
 
@@ -375,7 +378,8 @@ def fit(
     and training resumes from it when the file exists and was written with the same ``cfg`` and ``tag``.
     ``on_epoch(epoch, model)`` (1-based epoch) may return a dict stored in that epoch's history record.
     ``progress`` (`model.progress.EpochProgress`) is told the epochs to train and, after each epoch
-    (checkpoint saved), its record and wall time; it only reads them.
+    (checkpoint saved), its record and wall time; it only reads them. ``loss``: the loss added to the
+    cross-entropy (`ModelSpec.loss`; default: ``cfg.model``'s).
     Returns the history: one dict per epoch with ``epoch``, ``lr`` and mean loss parts.
     """
     epochs = cfg.epochs if epochs is None else epochs
@@ -403,7 +407,9 @@ def fit(
         lr = learning_rate(epoch, cfg)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        record = {"epoch": epoch + 1, "lr": lr} | train_epoch(model, dataset, optimizer, cfg, epoch, device)
+        record = {"epoch": epoch + 1, "lr": lr} | train_epoch(
+            model, dataset, optimizer, cfg, epoch, device, loss
+        )
         if on_epoch is not None:
             record |= on_epoch(epoch + 1, model)
         history.append(record)

@@ -95,13 +95,12 @@ for _registry in (MODELS, INPUTS, PROTOCOLS):
     _registry.on_register(_add_options)
 
 
-def train_option_names() -> list[str]:
-    """Every training option a task takes: the shared `TrainConfig` fields and every registered
-    model's, input kind's and protocol's options."""
-    shared = [
-        f.name for f in dataclasses.fields(TrainConfig) if f.name not in ("recipe", "init_checkpoint_sha256")
-    ]
-    return [name for name in shared if name not in NESTED_FIELDS] + list(option_names())
+def train_options() -> dict[str, str]:
+    """Every training option a task takes, with the class that defines it: the shared `TrainConfig`
+    fields and every registered model's, input kind's and protocol's options."""
+    skip = ("recipe", "init_checkpoint_sha256", *NESTED_FIELDS)
+    shared = {f.name: "TrainConfig" for f in dataclasses.fields(TrainConfig) if f.name not in skip}
+    return shared | {name: cls.__name__ for name, cls in option_names().items()}
 
 
 def preprocess_params(task: luigi.Task) -> PreprocessParams:
@@ -120,7 +119,7 @@ def train_config(task: luigi.Task, recipe: str | None = None, shrink: dict | Non
     """The validated ``TrainConfig`` of a task carrying ``TrainMixin``: its recipe (or ``recipe``),
     changed by ``shrink`` (`model.recipes.BUILTIN_SHRINK`), with every option given on the command line
     or in ``[train]`` applied on top, merged by `model.recipes.recipe_config`."""
-    given = given_options(task, train_option_names())
+    given = given_options(task, train_options())
     return with_options(task, lambda: recipe_config(recipe or task.recipe, **{**(shrink or {}), **given}))
 
 

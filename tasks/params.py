@@ -183,14 +183,14 @@ def build_dataclass(
     return with_options(task, lambda: dc_type(**kwargs), lambda err: spelling.get(err.owner))
 
 
-def given_options(task: luigi.Task, names: typing.Iterable[str]) -> dict[str, Any]:
-    """The given-only options (`parameters_of(..., given_only=True)`) among ``names`` that the command
-    line or luigi.cfg set: ``{name: value}`` (``none`` -> None)."""
+def given_options(task: luigi.Task, owners: dict[str, str]) -> dict[str, Any]:
+    """The given-only options (`parameters_of(..., given_only=True)`) that the command line or luigi.cfg
+    set, among ``owners`` (``{option: the class that defines it}``): ``{name: value}`` (``none`` -> None)."""
     given = {}
-    for name in names:
+    for name, owner in owners.items():
         value = getattr(task, name, None)
         if value is not None:
-            given[name] = None if value == GIVEN_NONE else _finite(task, name, name, value)
+            given[name] = None if value == GIVEN_NONE else _finite(task, name, f"{owner}.{name}", value)
     return given
 
 

@@ -55,6 +55,11 @@ def luigi(*args: str, cwd: Path, env: dict | None = None) -> subprocess.Complete
     return run([str(BIN / "luigi"), "--module", "tasks", *args, "--local-scheduler"], cwd, env)
 
 
+def flat_config(config: dict) -> dict:
+    """A run's stored training configuration with the model's and input's options flattened into it."""
+    return {**config, **(config["model_options"] or {}), **(config["input_options"] or {})}
+
+
 def output(result: subprocess.CompletedProcess) -> str:
     return result.stdout + result.stderr
 
@@ -178,7 +183,7 @@ def test_train_loso_with_every_training_option(tmp_path):
     assert result.returncode == 0, output(result)
     (metrics_path,) = (work / "runs").glob("*/metrics.json")
     metrics = json.loads(metrics_path.read_text())
-    cfg = metrics["config"]
+    cfg = flat_config(metrics["config"])
     assert (cfg["epochs"], cfg["protocol"], cfg["variant"], cfg["device"], cfg["seed"]) == (
         2,
         "fixed",
@@ -292,7 +297,7 @@ def test_recipes_and_init_checkpoint_through_the_cli(tmp_path):
     result = luigi("TrainLOSO", *small, "--recipe", "paper", cwd=tmp_path)
     assert result.returncode == 0, output(result)
     (first,) = (work / "runs").glob("*/metrics.json")
-    cfg = json.loads(first.read_text())["config"]
+    cfg = flat_config(json.loads(first.read_text())["config"])
     assert (
         cfg["recipe"],
         cfg["lr"],
@@ -314,7 +319,7 @@ def test_recipes_and_init_checkpoint_through_the_cli(tmp_path):
     none = luigi("TrainLOSO", *small, "--max-frames", "none", cwd=tmp_path)  # the default recipe's 8 -> all
     assert none.returncode == 0, output(none)
     (third,) = set((work / "runs").glob("*/metrics.json")) - {first, second}
-    cfg = json.loads(third.read_text())["config"]
+    cfg = flat_config(json.loads(third.read_text())["config"])
     assert (cfg["recipe"], cfg["max_frames"], cfg["subtract_onset"]) == ("default", None, True)
     bad = luigi("TrainLOSO", *small, "--recipe", "fancy", cwd=tmp_path)
     assert bad.returncode != 0 and "fancy" in output(bad) and "paper" in output(bad)
