@@ -8,6 +8,7 @@ from pathlib import Path
 
 from model.akmnet import BATCH_NORMS, EVAL_NORMS, FIXED_VARIANTS, check_variant
 from model.models import MODELS
+from pipeline.flow.compute import FLOW_METHODS
 from pipeline.identity import file_sha256
 from pipeline.validation import ParamError, require
 
@@ -58,6 +59,8 @@ class TrainConfig:
             the flow image, 28 in STSTNet).
         max_frames: clips longer than this are uniformly subsampled (None: keep all).
         source: cache frames to read, ``magnified`` or ``raw``.
+        flow_method: a flow model's onset -> apex optical flow (`pipeline.flow.FLOW_METHODS`): ``tvl1``
+            (Dual TV-L1, the field's) or ``farneback``; set to its default for a model that reads clips.
         subtract_onset: feed the CNN each frame minus the clip's onset frame instead of the frame
             (not in the paper, which feeds the frames; see docs/STUDY.md for why it is offered).
         device: ``cpu``, ``cuda``, ``cuda:N`` or ``auto`` (CUDA when present).
@@ -109,6 +112,7 @@ class TrainConfig:
     input_size: int = 128
     max_frames: int | None = None
     source: str = "magnified"
+    flow_method: str = "tvl1"
     subtract_onset: bool = False
     device: str = "cpu"
     amp: bool = True
@@ -178,6 +182,9 @@ class TrainConfig:
         )
         need(self.max_frames is None or self.max_frames >= 1, "max_frames", "None or an integer >= 1")
         need(self.source in ("magnified", "raw"), "source", "'magnified' or 'raw'")
+        need(self.flow_method in FLOW_METHODS, "flow_method", f"one of {tuple(FLOW_METHODS)}")
+        if MODELS[self.model].input != "flow":  # unread: at its default, so that it does not rename the run
+            object.__setattr__(self, "flow_method", _DEFAULTS["flow_method"])
         need(isinstance(self.subtract_onset, bool), "subtract_onset", "True or False")
         need(
             self.device in ("cpu", "cuda", "auto") or self.device.startswith("cuda:"),

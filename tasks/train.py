@@ -72,7 +72,11 @@ class TrainFold(_RunMixin, luigi.Task):
         # a flow model reads the cache's flow file, computed once per cache by its own task
         if MODELS[self.cfg.model].input != "flow":
             return []
-        return [ComputeFlow(hdf5=self.hdf5, workdir=self.workdir, source=self.cfg.source)]
+        return [
+            ComputeFlow(
+                hdf5=self.hdf5, workdir=self.workdir, source=self.cfg.source, flow_method=self.cfg.flow_method
+            )
+        ]
 
     def output(self) -> luigi.LocalTarget:
         return luigi.LocalTarget(str(self.run_dir() / identity.fold_name(self.subject) / "fold.json"))
