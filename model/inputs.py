@@ -38,6 +38,20 @@ class ClipOptions:
         require(isinstance(self.flip, bool), "ClipOptions", "flip", "True or False", self.flip)
 
 
+@dataclass(frozen=True)
+class FlowOptions:
+    """``flow_method``: the onset -> apex optical flow a flow model reads (`pipeline.flow.FLOW_METHODS`):
+    ``tvl1`` (Dual TV-L1, the field's) or ``farneback``."""
+
+    flow_method: str = "tvl1"
+
+    def __post_init__(self) -> None:
+        from pipeline.flow import FLOW_METHODS
+
+        ok = self.flow_method in FLOW_METHODS
+        require(ok, "FlowOptions", "flow_method", f"must be one of {tuple(FLOW_METHODS)}", self.flow_method)
+
+
 def clip_dataset(info, cfg, *, subjects=None, exclude=None, train: bool, artifact=None):
     """The clips of the chosen subjects of cache ``info``, as ``cfg`` feeds them."""
     from pipeline.store import ClipDataset
@@ -72,4 +86,4 @@ def flow_dataset(info, cfg, *, subjects=None, exclude=None, train: bool, artifac
 
 
 INPUTS.register(InputSpec("clip", ClipOptions, clip_dataset))
-INPUTS.register(InputSpec("flow", None, flow_dataset, artifact="flow"))
+INPUTS.register(InputSpec("flow", FlowOptions, flow_dataset, artifact="flow"))

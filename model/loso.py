@@ -328,11 +328,13 @@ def run_loso(
     file is kept (`model.status`); ``quiet=False`` shows every epoch on the console."""
     run_dir = Path(run_dir)
     if INPUTS[MODELS[cfg.model].input].artifact == "flow" and flow_path is None:
-        from pipeline.flow import compute_flow_file
+        from pipeline.flow import compute_flow_file, flow_params
 
         flow_path = run_dir / "flow.h5"
         if not flow_path.exists():
-            compute_flow_file(h5_path, flow_path, source=cfg.source)
+            compute_flow_file(
+                h5_path, flow_path, flow_params(cfg.input_options.flow_method), source=cfg.source
+            )
     info = grouped_cache(h5_path, cfg.grouping)
     for subject in subjects or info.subjects:
         progress = FoldProgress(run_dir, subject, info.subjects, epochs=cfg.epochs,

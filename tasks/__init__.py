@@ -9,11 +9,11 @@ load_configuration()  # before any task reads a default: the user's luigi.cfg, e
 
 from tasks.benchmark import FullBenchmark  # noqa: E402
 from tasks.cache import BuildDatasetCache, SyntheticDataset  # noqa: E402
-from tasks.flow import ComputeFlow  # noqa: E402
+from tasks.flow import ComputeFlow, ExportFlow  # noqa: E402
 from tasks.pretrain import BuiltinPretrainSet, PretrainCNN, PretrainFaces  # noqa: E402
 from tasks.train import TrainFold, TrainLOSO  # noqa: E402
 
 __all__ = [
-    "BuildDatasetCache", "BuiltinPretrainSet", "ComputeFlow", "FullBenchmark", "PretrainCNN", "PretrainFaces",
+    "BuildDatasetCache", "BuiltinPretrainSet", "ComputeFlow", "ExportFlow", "FullBenchmark", "PretrainCNN", "PretrainFaces",
     "SyntheticDataset", "TrainFold", "TrainLOSO",
 ]  # fmt: skip

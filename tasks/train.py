@@ -71,7 +71,14 @@ class TrainFold(_RunMixin, luigi.Task):
         # a flow model reads the cache's flow file, computed once per cache by its own task
         if INPUTS[MODELS[self.cfg.model].input].artifact != "flow":
             return []
-        return [ComputeFlow(hdf5=self.hdf5, workdir=self.workdir, source=self.cfg.source)]
+        return [
+            ComputeFlow(
+                hdf5=self.hdf5,
+                workdir=self.workdir,
+                source=self.cfg.source,
+                flow_method=self.cfg.input_options.flow_method,
+            )
+        ]
 
     def output(self) -> luigi.LocalTarget:
         return luigi.LocalTarget(str(self.run_dir() / identity.fold_name(self.subject) / "fold.json"))

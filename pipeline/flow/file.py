@@ -1,9 +1,11 @@
 """The flow file of a cache: every clip's onset -> apex flow and strain, a derived artifact.
 
 Layout (HDF5): root attributes ``format`` (``me-flow``), ``format_version``, ``source_content_hash``
-(the cache's ``content_hash``), ``dataset``, ``source`` (``magnified`` or ``raw`` frames), ``params`` (JSON of `FlowParams.to_dict`), ``complete``;
+(the cache's ``content_hash``), ``dataset``, ``source`` (``magnified`` or ``raw`` frames), ``params`` (JSON of
+`flow_identity`: the method's pinned parameters and the apex rule), ``complete``;
 ``clips/<clip_key>``: float32 ``(3, H, W)`` (u, v, strain at the cache's frame size) with attributes
-``sample_id`` and ``flow_apex`` (the frame the flow goes to).
+``sample_id``, ``flow_apex`` (the frame the flow goes to) and ``apex_rule`` (``""``: the annotated apex;
+else why the middle frame was used: `pipeline.flow.compute.apex_rule`).
 
 `compute_flow_file` works in shards of clips, each written atomically beside the output (in
 ``<output>.parts/``) by a pool of worker processes: an interrupted computation resumes from the
@@ -28,7 +30,7 @@ from pipeline.atomic import atomic_path
 from pipeline.progress import Progress, Report
 from pipeline.store import CacheInfo, ClipInfo, clip_key, open_cache
 
-from .compute import FlowParams, flow_apex, onset_apex_flow
+from .compute import FlowParams, TVL1Params, apex_rule, flow_apex, onset_apex_flow
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +56,19 @@ class FlowInfo:
 #: which frames the flow is computed on: the cache's magnified ``frames`` or its ``raw`` ones
 ARRAYS = {"magnified": "frames", "raw": "raw"}
 
+#: the version of `pipeline.flow.compute.apex_rule` (2: the middle frame also where apex = onset)
+APEX_RULE = "middle-if-unknown-or-onset"
 
-def _shard_flows(task: tuple[str, list[tuple[int, ClipInfo]], dict, str]) -> dict[str, np.ndarray]:
+
+def flow_identity(params: FlowParams) -> dict:
+    """What determines a flow file's content besides the cache and the frames used: the flow method's
+    pinned parameters and the apex rule (part of the file's name, `pipeline.identity.flow_name`)."""
+    return {**params.to_dict(), "apex_rule": APEX_RULE}
+
+
+def _shard_flows(task: tuple[str, list[tuple[int, ClipInfo]], FlowParams, str]) -> dict[str, np.ndarray]:
     """Worker: the flows of the ``(index, clip)`` pairs ``task[1]`` of cache ``task[0]`` (one OpenCV
-    thread)."""
+    thread: the same bytes for any number of worker processes)."""
     cache_path, clips, params, source = task
     cv2.setNumThreads(1)
     out = {}
@@ -65,7 +76,7 @@ def _shard_flows(task: tuple[str, list[tuple[int, ClipInfo]], dict, str]) -> dic
         for i, clip in clips:
             apex = flow_apex(clip.onset, clip.apex, clip.offset)
             frames = f["clips"][clip_key(clip.sample_id)][ARRAYS[source]]
-            out[f"c{i}"] = onset_apex_flow(frames[clip.onset], frames[apex], FlowParams(**params))
+            out[f"c{i}"] = onset_apex_flow(frames[clip.onset], frames[apex], params)
     return out
 
 
@@ -80,14 +91,14 @@ def compute_flow_file(
     report: Report | None = None,
 ) -> FlowInfo:
     """Compute the flow of every clip of ``cache_path`` (its ``source`` frames: ``magnified`` or
-    ``raw``) into ``out_path`` with ``processes`` worker processes; ``params``: `FlowParams`
-    (default: its defaults). Returns its `FlowInfo`. ``progress``: the console's bar or lines
+    ``raw``) into ``out_path`` with ``processes`` worker processes; ``params``: `TVL1Params` (the
+    default) or `FarnebackParams`. Returns its `FlowInfo`. ``progress``: the console's bar or lines
     (`pipeline.progress`); ``report(percent, message)`` is told every shard.
 
     Same cache and parameters give the same bytes for any ``processes``.
     """
     cache_path, out_path = Path(cache_path), Path(out_path)
-    params = params or FlowParams()
+    params = params or TVL1Params()
     info = open_cache(cache_path)
     if source not in ARRAYS:
         raise ValueError(f"source must be one of {tuple(ARRAYS)}, got {source!r}")
@@ -99,7 +110,7 @@ def compute_flow_file(
     parts.mkdir(parents=True, exist_ok=True)
     stamp = {
         "source_content_hash": info.content_hash,
-        "params": params.to_dict(),
+        "params": flow_identity(params),
         "source": source,
         "shard": shard_size,
     }
@@ -116,7 +127,7 @@ def compute_flow_file(
         log.info(
             "%s: resuming, %d of %d shards already computed", out_path, len(shards) - len(todo), len(shards)
         )
-    jobs = [(str(cache_path), [(i, info.clips[i]) for i in shards[k]], params.__dict__, source) for k in todo]
+    jobs = [(str(cache_path), [(i, info.clips[i]) for i in shards[k]], params, source) for k in todo]
     desc, done = f"flow {info.dataset}", len(shards) - len(todo)
     bar = Progress(desc, len(shards), initial=done, unit="shard", quiet=not progress, report=report)
     with _pool(processes) as pool, bar:
@@ -153,7 +164,7 @@ def _write(
         f.attrs["format_version"] = FLOW_FORMAT_VERSION
         f.attrs["source_content_hash"] = info.content_hash
         f.attrs["dataset"] = info.dataset
-        f.attrs["params"] = json.dumps(params.to_dict(), sort_keys=True)
+        f.attrs["params"] = json.dumps(flow_identity(params), sort_keys=True)
         f.attrs["source"] = source
         clips = f.create_group("clips")
         for k, indices in enumerate(shards):
@@ -162,7 +173,9 @@ def _write(
                     clip = info.clips[i]
                     data = clips.create_dataset(clip_key(clip.sample_id), data=shard[f"c{i}"])
                     data.attrs["sample_id"] = clip.sample_id
-                    data.attrs["flow_apex"] = flow_apex(clip.onset, clip.apex, clip.offset)
+                    frame, rule = apex_rule(clip.onset, clip.apex, clip.offset)
+                    data.attrs["flow_apex"] = frame
+                    data.attrs["apex_rule"] = rule
         f.attrs["complete"] = True
 
 

@@ -8,7 +8,7 @@ import torch
 from model.akmnet import AKMNetOptions
 from model.config import TrainConfig
 from model.flowcnn import FlowCNN, FlowCNNOptions, pooled_side
-from model.inputs import ClipOptions
+from model.inputs import ClipOptions, FlowOptions
 from model.recipes import recipe_config
 from model.report import overrides_text
 from model.train import build_model, optimizer_of
@@ -18,7 +18,7 @@ from pipeline.validation import ParamError
 
 def test_each_model_builds_from_its_own_options():
     flow = recipe_config("flow-cnn")
-    assert flow.model_options == FlowCNNOptions(dropout=0.5) and flow.input_options is None
+    assert flow.model_options == FlowCNNOptions(dropout=0.5) and flow.input_options == FlowOptions("tvl1")
     assert flow.to_dict()["model_options"] == {"dropout": 0.5}
     reference = TrainConfig()
     assert reference.model_options == AKMNetOptions(

@@ -184,11 +184,32 @@ def build_smic(
     return out
 
 
+# The official CASME II sheet's quirks around the MEGC2019 list: of the rows in its four classes it
+# leaves out exactly sub04/EP12_01f (apex '/') and sub05/EP09_05f (apex = onset = 69); sub05/EP12_03f is
+# in it, and so is sub01/EP03_02 above (apex '/' too).
 MEGC_CASME2_ROWS: list[tuple[Any, ...]] = [
     *CASME2_ROWS,
-    (4, "EP12_01f", 60, 61, 62, "4", "disgust"),
-    (5, "EP12_03f", 70, 71, 72, "4", "repression"),
-    (24, "EP02_07", 80, 81, 82, "12", "happiness"),
+    (4, "EP12_01f", 60, "/", 62, "4", "disgust"),
+    (5, "EP09_05f", 69, 69, 72, "4", "repression"),
+    (5, "EP12_03f", 70, 71, 72, "1+2", "surprise"),
+]
+
+#: the official list's rows of `build_megc2019`'s tree, in its own names (dataset, subject, filename, label)
+MEGC_LIST: list[tuple[str, str, str, int]] = [
+    ("casme2", "sub01", "EP02_01f", 1),
+    ("casme2", "sub01", "EP03_02", 0),
+    ("casme2", "sub02", "EP09_01", 0),
+    ("casme2", "sub02", "EP11_01f", 2),
+    ("casme2", "sub05", "EP12_03f", 2),
+    ("samm", "6", "006_1_2", 1),
+    ("samm", "6", "006_1_3", 0),
+    ("samm", "7", "007_3_1", 0),
+    ("samm", "11", "011_2_1", 2),
+    ("samm", "11", "011_2_4", 0),
+    ("smic", "s01", "s01_ne_01", 0),
+    ("smic", "s01", "s01_po_01", 1),
+    ("smic", "s02", "s02_sur_01", 2),
+    ("smic", "s03", "s03_ne_02", 0),
 ]
 
 

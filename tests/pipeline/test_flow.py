@@ -12,11 +12,17 @@ from scipy.ndimage import gaussian_filter
 from scipy.ndimage import shift as nd_shift
 
 from pipeline.flow import (
+    APEX_AT_ONSET,
+    APEX_UNKNOWN,
+    FarnebackParams,
     FlowDataset,
     FlowError,
-    FlowParams,
+    TVL1Params,
+    apex_rule,
     compute_flow_file,
     flow_apex,
+    flow_identity,
+    flow_params,
     onset_apex_flow,
     open_flow,
     optical_flow,
@@ -30,16 +36,35 @@ def texture(size: int = 96, seed: int = 0) -> np.ndarray:
     return 128 + 40 * noise / noise.std()
 
 
-@pytest.mark.parametrize("dy, dx", [(0.3, 0.2), (-0.4, 0.5), (0.7, -1.0)])
-def test_flow_of_a_subpixel_translation(dy, dx):
-    base = texture()
+@pytest.mark.parametrize("method", ["tvl1", "farneback"])
+@pytest.mark.parametrize(
+    "dy, dx", [(0.0, 0.25), (0.5, 0.0), (0.25, -0.5), (0.3, 0.2), (-0.4, 0.5), (0.7, -1.0)]
+)
+def test_flow_of_a_subpixel_translation(dy, dx, method):
+    base = texture(128)
     first = np.clip(base, 0, 255).astype(np.uint8)
     second = np.clip(nd_shift(base, (dy, dx), order=3, mode="wrap"), 0, 255).astype(np.uint8)
-    u, v = optical_flow(first, second)
+    params = flow_params(method)
+    u, v = optical_flow(first, second, params)
     inner = (slice(16, -16), slice(16, -16))
     assert abs(float(np.median(u[inner])) - dx) < 0.1 and abs(float(np.median(v[inner])) - dy) < 0.1
     assert float(np.percentile(np.hypot(u[inner] - dx, v[inner] - dy), 90)) < 0.1
-    assert np.abs(optical_flow(first, first)[(slice(None), *inner)]).max() < 1e-3  # no motion, no flow
+    assert (
+        np.abs(optical_flow(first, first, params)[(slice(None), *inner)]).max() < 1e-3
+    )  # no motion, no flow
+
+
+def test_flow_methods_default_and_identity():
+    assert isinstance(flow_params(), TVL1Params) and isinstance(flow_params("farneback"), FarnebackParams)
+    first = np.clip(texture(48), 0, 255).astype(np.uint8)
+    second = np.roll(first, 1, axis=1)
+    np.testing.assert_array_equal(optical_flow(first, second), optical_flow(first, second, TVL1Params()))
+    assert not np.array_equal(optical_flow(first, second), optical_flow(first, second, FarnebackParams()))
+    tvl1, farneback = flow_identity(TVL1Params()), flow_identity(FarnebackParams())
+    assert tvl1["algorithm"] == "tvl1" and tvl1["lambda_"] == 0.15 and farneback["algorithm"] == "farneback"
+    assert tvl1["apex_rule"] == farneback["apex_rule"]
+    with pytest.raises(ValueError, match="flow method must be one of"):
+        flow_params("lucas-kanade")
 
 
 def test_strain_of_an_affine_field():
@@ -58,6 +83,10 @@ def test_apex_rule():
     assert flow_apex(0, 7, 20) == 7
     assert flow_apex(0, -1, 20) == 10  # unknown apex: the middle frame
     assert flow_apex(3, -1, 10) == 6
+    assert apex_rule(0, 7, 20) == (7, "")
+    assert apex_rule(3, -1, 10) == (6, APEX_UNKNOWN)
+    assert apex_rule(3, 3, 10) == (6, APEX_AT_ONSET)  # onset -> onset would be no motion: the middle frame
+    assert apex_rule(4, 4, 4) == (4, APEX_AT_ONSET)
 
 
 def write_cache(path, n: int = 7, keep_raw: bool = True, seed: int = 0):
@@ -71,22 +100,24 @@ def write_cache(path, n: int = 7, keep_raw: bool = True, seed: int = 0):
             frames = np.clip(frames + rng.normal(0, 1, frames.shape), 0, 255).astype(np.uint8)
             extra = {"raw": frames[:, ::-1].copy()} if keep_raw else {}
             w.add_clip(f"s{i % 3}/c{i}", frames, subject=f"s{i % 3}", label=i % 2, label_name="ab"[i % 2],
-                       onset=0, apex=4 if i != 2 else -1, offset=5, fps=30.0, source="", **extra)  # fmt: skip
+                       onset=0, apex={2: -1, 5: 0}.get(i, 4), offset=5, fps=30.0, source="", **extra)  # fmt: skip
 
 
 def test_flow_file_content_processes_and_resume(tmp_path):
     cache = tmp_path / "toy.h5"
     write_cache(cache)
     one = compute_flow_file(cache, tmp_path / "one.h5", processes=1, shard_size=3)
-    two = compute_flow_file(cache, tmp_path / "two.h5", processes=2, shard_size=3)
+    two = compute_flow_file(cache, tmp_path / "two.h5", processes=2, shard_size=3)  # TV-L1, the default
     assert (tmp_path / "one.h5").read_bytes() == (tmp_path / "two.h5").read_bytes()
     assert not (tmp_path / "one.h5.parts").exists()
     assert one.sample_ids == two.sample_ids and len(one.sample_ids) == 7 and one.source == "magnified"
     with h5py.File(cache, "r") as c, h5py.File(tmp_path / "one.h5", "r") as f:
         for key in c["clips"]:
             frames = c["clips"][key]["frames"][()]
-            apex = 2 if key.endswith("c2") else 4  # c2 has no apex: (0 + 5) // 2
+            # c2 has no apex, c5's is its onset: both go to the middle frame (0 + 5) // 2, flagged
+            apex, rule = {"c2": (2, APEX_UNKNOWN), "c5": (2, APEX_AT_ONSET)}.get(key[-2:], (4, ""))
             assert f["clips"][key].attrs["flow_apex"] == apex
+            assert f["clips"][key].attrs["apex_rule"] == rule
             np.testing.assert_array_equal(f["clips"][key][()], onset_apex_flow(frames[0], frames[apex]))
         raw = c["clips"][next(iter(c["clips"]))]["raw"][()]
     compute_flow_file(cache, tmp_path / "raw.h5", source="raw")
@@ -95,7 +126,7 @@ def test_flow_file_content_processes_and_resume(tmp_path):
     # resume: a finished shard (here one of zeros for clips 0-2) is taken as it is, the rest computed
     parts = tmp_path / "resumed.h5.parts"
     parts.mkdir()
-    stamp = {"source_content_hash": one.source_content_hash, "params": FlowParams().to_dict(),
+    stamp = {"source_content_hash": one.source_content_hash, "params": flow_identity(TVL1Params()),
              "source": "magnified", "shard": 3}  # fmt: skip
     (parts / "stamp.json").write_text(json.dumps(stamp))
     with h5py.File(tmp_path / "one.h5", "r") as f:
