@@ -29,7 +29,7 @@ from model.registry import INPUTS, MODELS
 from model.report import render_report
 from model.results import KeyframeClip, RunMetrics
 from model.status import FoldProgress, refresh
-from model.train import build_model, describe_init, fit, predict, resolve_device, use_threads
+from model.train import build_model, describe_init, predict, resolve_device, train_model, use_threads
 from pipeline.atomic import atomic_path, write_text
 from pipeline.datasets.regroup import grouped_cache
 from pipeline.identity import FOLD_PREFIX, fold_name, train_identity
@@ -96,7 +96,7 @@ def _train_fold(h5_path, subject: str, cfg: TrainConfig, out_dir: Path, flow_pat
         p = predict(model, test_set, cfg, device)
         return {"test_accuracy": float(np.mean(np.equal(p["labels"], p["preds"]))), "test_predictions": p}
 
-    history = fit(
+    history = train_model(
         model,
         train_set,
         cfg,

@@ -119,7 +119,7 @@ def inner_split(
 def inner_val_epochs(fold: FoldContext) -> tuple[int, dict]:
     """The epoch count chosen on held-out training subjects (the earliest of the best validation UF1),
     and the record of that choice."""
-    from model.train import build_model, fit, predict
+    from model.train import build_model, predict, train_model
 
     cfg = fold.cfg
     fit_subjects, val_subjects = inner_split(
@@ -133,7 +133,7 @@ def inner_val_epochs(fold: FoldContext) -> tuple[int, dict]:
 
     if fold.progress is not None:
         fold.progress.stage = "inner-val"
-    history = fit(
+    history = train_model(
         build_model(fold.num_classes, cfg),
         fold.datasets(subjects=fit_subjects, train=True),
         cfg,

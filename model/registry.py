@@ -42,6 +42,9 @@ class ModelSpec:
         frame_scores: it scores every frame (b_t): reports show key frames and apex localisation.
         loss: ``loss(ce, out, lengths, options) -> (per-clip total (B,), {part: batch sum})`` from the
             per-clip cross-entropy; default: ``ce`` alone.
+        fit: a model not trained by gradient descent (e.g. features + an SVM) brings its own trainer
+            with `model.train.fit`'s signature and result (one history record per "epoch", each
+            merged with ``on_epoch``'s dict); None: the shared loop.
         description: one line for reports and ``--help``.
     """
 
@@ -52,6 +55,7 @@ class ModelSpec:
     min_input_size: int = 1
     frame_scores: bool = False
     loss: Callable[..., tuple[Tensor, dict[str, float]]] = no_extra_loss
+    fit: Callable[..., list[dict]] | None = None
     description: str = ""
 
 

@@ -172,6 +172,12 @@ def prepare_model(model: nn.Module, cfg: TrainConfig, device: torch.device) -> n
     return model
 
 
+def train_model(model: nn.Module, dataset: Dataset, cfg: TrainConfig, **kwargs) -> list[dict]:
+    """Train ``model`` as its registry entry says: `fit` (the shared loop), or the model's own
+    trainer (`ModelSpec.fit`) with the same arguments (see `fit`)."""
+    return (MODELS[cfg.model].fit or fit)(model, dataset, cfg, **kwargs)
+
+
 def clip_losses(out: dict[str, Tensor], labels: Tensor, lengths: Tensor, cfg: TrainConfig, loss=None):
     """Per-clip loss ``(B,)``: cross-entropy, plus what the model adds (``loss``, by default
     `ModelSpec.loss` of ``cfg.model``: AKMNet's separation and count losses). Also returns the parts'
