@@ -23,7 +23,7 @@ import pandas as pd
 
 from model import figures
 from model.config import TrainConfig
-from model.metrics import apex_localisation, classification_metrics, per_subject_table
+from model.metrics import apex_localisation, classification_metrics, part_scores, per_subject_table
 from model.protocols import PROTOCOLS, FoldContext, optimistic_epoch, optimistic_from
 from model.registry import INPUTS, MODELS
 from model.report import render_report
@@ -75,22 +75,26 @@ def _train_fold(h5_path, subject: str, cfg: TrainConfig, out_dir: Path, flow_pat
         same_training = train_identity(summary.get("config", {})) == train_identity(cfg.to_dict())
         if same_training and summary.get("content_hash") == info.content_hash:
             return summary
-    if subject not in info.subjects:
-        raise ValueError(f"{h5_path}: subject {subject!r} not in the cache (subjects: {info.subjects})")
+    protocol = PROTOCOLS[cfg.protocol]
+    folds = protocol.folds(info)
+    if subject not in folds:
+        raise ValueError(
+            f"{h5_path}: fold {subject!r} is not one of protocol {cfg.protocol!r}'s: {list(folds)}"
+        )
+    test_subjects = folds[subject]
     datasets = functools.partial(_datasets, info, cfg, flow_path=flow_path)
     out_dir.mkdir(parents=True, exist_ok=True)
     use_threads(cfg)  # before any model is built
     device = resolve_device(cfg.device)
-    train_subjects = [s for s in info.subjects if s != subject]
-    test_set = datasets(subjects=[subject], train=False)
+    train_subjects = [s for s in info.subjects if s not in test_subjects]
+    test_set = datasets(subjects=test_subjects, train=False)
     num_classes = len(info.classes)
 
-    protocol = PROTOCOLS[cfg.protocol]
     fold = FoldContext(cfg, subject, train_subjects, datasets, num_classes, device, out_dir, progress)
     epochs, inner = protocol.epochs(fold)
 
     model = build_model(num_classes, cfg)
-    train_set = datasets(exclude=[subject], train=True)
+    train_set = datasets(exclude=test_subjects, train=True)
 
     def on_epoch(epoch, model):  # the test subject after every epoch; it never influences training
         p = predict(model, test_set, cfg, device)
@@ -106,9 +110,11 @@ def _train_fold(h5_path, subject: str, cfg: TrainConfig, out_dir: Path, flow_pat
         tag=f"{cfg.protocol} {subject}",
         progress=progress,
     )
-    selected_epoch = _write_predictions(history, protocol.select(history, fold), info.classes, out_dir)
+    parts = {clip.sample_id: clip.part for clip in info.clips}
+    selected_epoch = _write_predictions(history, protocol.select(history, fold), info.classes, parts, out_dir)
     summary = {
         "subject": subject,
+        "test_subjects": test_subjects,
         "protocol": cfg.protocol,
         "optimistic": protocol.optimistic,
         "epoch": selected_epoch,
@@ -133,9 +139,12 @@ def _train_fold(h5_path, subject: str, cfg: TrainConfig, out_dir: Path, flow_pat
     return summary
 
 
-def _write_predictions(history: list[dict], selected: int, classes: list[str], out_dir: Path) -> int:
+def _write_predictions(
+    history: list[dict], selected: int, classes: list[str], parts: dict[str, str], out_dir: Path
+) -> int:
     """Move each epoch's test predictions out of ``history`` into ``epoch_predictions.json``, write the
-    ``selected`` epoch's (the protocol's choice) as ``predictions.json`` and ``.csv``; returns it."""
+    ``selected`` epoch's (the protocol's choice) as ``predictions.json`` and ``.csv``, each clip with its
+    dataset (``parts``: sample id -> a composite's part); returns the epoch."""
     per_epoch = [r.pop("test_predictions") for r in history]
     write_text(
         out_dir / "epoch_predictions.json",
@@ -144,6 +153,7 @@ def _write_predictions(history: list[dict], selected: int, classes: list[str], o
     preds = per_epoch[selected - 1]
     preds["label_names"] = [classes[i] for i in preds["labels"]]
     preds["pred_names"] = [classes[i] for i in preds["preds"]]
+    preds["parts"] = [parts[sample_id] for sample_id in preds["sample_ids"]]
     write_text(out_dir / "predictions.json", json.dumps(preds))
     _write_csv(_prediction_frame(preds, classes, bool(preds["scores"])), out_dir / "predictions.csv")
     return selected
@@ -162,6 +172,8 @@ def _prediction_frame(preds: dict, classes: list[str], frame_scores: bool) -> pd
             "apex": preds["apex"],
         }
     )
+    if len(set(preds["parts"])) > 1:  # a composite: each clip's dataset
+        frame.insert(1, "dataset", preds["parts"])
     if frame_scores:  # the model scores frames (`ModelSpec.frame_scores`)
         frame["max_b_frame"] = [int(np.argmax(s)) for s in preds["scores"]]
         frame["n_key"] = [int(round(sum(k))) for k in preds["keymask"]]
@@ -247,6 +259,7 @@ def aggregate(
         apex_localisation=apex_localisation(pooled["scores"], pooled["apex"]),
         fold_epochs={s["subject"]: s["epoch"] for s in summaries},
         selection=optimistic_scores(folds, summaries, len(classes)),
+        parts=part_scores(pooled["parts"], pooled["labels"], pooled["preds"], len(classes)),
         configuration=configuration,
         **{key: first[key] for key in _CARRIED},
     )
@@ -336,8 +349,9 @@ def run_loso(
                 h5_path, flow_path, flow_params(cfg.input_options.flow_method), source=cfg.source
             )
     info = grouped_cache(h5_path, cfg.grouping)
-    for subject in subjects or info.subjects:
-        progress = FoldProgress(run_dir, subject, info.subjects, epochs=cfg.epochs,
+    folds = list(PROTOCOLS[cfg.protocol].folds(info))
+    for subject in subjects or folds:
+        progress = FoldProgress(run_dir, subject, folds, epochs=cfg.epochs,
                                 name=f"{info.dataset}/{cfg.recipe}", quiet=quiet)  # fmt: skip
         train_fold(h5_path, subject, cfg, run_dir / fold_name(subject), flow_path, progress)
     return aggregate(run_dir)

@@ -64,6 +64,20 @@ def per_subject_table(
     return table
 
 
+def part_scores(parts: Sequence[str], labels: Sequence[int], preds: Sequence[int], num_classes: int) -> dict:
+    """``{part: {"n", "accuracy", "uf1", "uar"}}`` of a composite's pooled predictions, each part's scores
+    from its own rows (MEGC2019 reports the composite and each dataset from the same predictions); ``{}``
+    when every clip is of one dataset."""
+    if len(set(parts)) < 2:
+        return {}
+    out = {}
+    for part in sorted(set(parts)):
+        rows = [i for i, p in enumerate(parts) if p == part]
+        s = classification_metrics([labels[i] for i in rows], [preds[i] for i in rows], num_classes)
+        out[part] = {"n": len(rows), "accuracy": s["accuracy"], "uf1": s["uf1"], "uar": s["uar"]}
+    return out
+
+
 def apex_localisation(scores: Sequence[Sequence[float]], apex: Sequence[int]) -> dict:
     """Distance in frames between each clip's highest-b_t frame and its annotated apex.
 

@@ -1,7 +1,9 @@
 """The evaluation-protocol seam (`pipeline.registry.Registry`): how many epochs a fold trains, which
 epoch's predictions of the test subject it reports, and what the report says about that.
 
-A protocol is a :class:`ProtocolSpec` registered in :data:`PROTOCOLS`; ``epochs(fold)`` may train
+A protocol is a :class:`ProtocolSpec` registered in :data:`PROTOCOLS`; ``folds(cache)`` names the folds
+and their test subjects (one per subject: leave-one-subject-out; one per dataset of a composite:
+``hold-out-dataset``); ``epochs(fold)`` may train
 (``inner-val`` trains on part of the training subjects to choose the count) and returns the count and a
 record stored in ``fold.json``; ``select(history, fold)`` picks the 1-based epoch whose test predictions
 the fold reports. The built-in ones are below; another is one file ending in ``PROTOCOLS.register(...)``.
@@ -37,6 +39,27 @@ class FoldContext:
     history: list[dict] = field(default_factory=list)
 
 
+def by_subject(info) -> dict[str, list[str]]:
+    """Leave-one-subject-out: one fold per subject of cache ``info``, named after it."""
+    return {subject: [subject] for subject in info.subjects}
+
+
+def by_dataset(info) -> dict[str, list[str]]:
+    """Hold-out-database: one fold per part of a composite cache ``info`` (``casme2``, ``samm``, ``smic``),
+    testing every subject of that part after training on the others. A ValueError naming the cache when
+    it holds fewer than two parts."""
+    parts: dict[str, list[str]] = {}
+    for clip in info.clips:
+        if clip.subject not in parts.setdefault(clip.part, []):
+            parts[clip.part].append(clip.subject)
+    if len(parts) < 2:
+        raise ValueError(
+            f"{info.path}: protocol 'hold-out-dataset' needs a composite cache of >= 2 datasets; "
+            f"this one holds {sorted(parts) or 'none'}"
+        )
+    return {part: sorted(subjects) for part, subjects in sorted(parts.items())}
+
+
 def configured_epochs(fold: FoldContext) -> tuple[int, dict]:
     """Train ``cfg.epochs``; nothing to record."""
     return fold.cfg.epochs, {}
@@ -59,6 +82,8 @@ class ProtocolSpec:
         select: ``select(history, fold) -> 1-based epoch`` whose test predictions the fold reports
             (``history[i]["test_accuracy"]`` is epoch i+1's accuracy on the test subject).
         optimistic: it reads the test subject to select, so its scores leak; every output says so.
+        folds: ``folds(cache info) -> {fold name: [test subjects]}`` (default: one per subject).
+        unit: what a fold holds out, for reports (``subject``, ``dataset``).
     """
 
     name: str
@@ -67,6 +92,8 @@ class ProtocolSpec:
     epochs: Callable[[FoldContext], tuple[int, dict]] = configured_epochs
     select: Callable[[list[dict], FoldContext], int] = last_epoch
     optimistic: bool = False
+    folds: Callable[[Any], dict[str, list[str]]] = by_subject
+    unit: str = "subject"
 
 
 PROTOCOLS: Registry[ProtocolSpec] = Registry("protocol")
@@ -168,5 +195,14 @@ PROTOCOLS.register(
         "these scores leak test information and overstate generalisation",
         select=_best_test_epoch,
         optimistic=True,
+    )
+)
+PROTOCOLS.register(
+    ProtocolSpec(
+        "hold-out-dataset",
+        "hold-out-database: each dataset of the composite is tested by a model trained on the others "
+        "(fixed number of epochs, last epoch evaluated)",
+        folds=by_dataset,
+        unit="dataset",
     )
 )

@@ -51,6 +51,7 @@ def render_report(metrics: RunMetrics) -> str:
     ):
         s = metrics.selection[name]
         lines.append(f"| `{name}` ({note}) | {s['accuracy']:.4f} | {s['uf1']:.4f} | {s['uar']:.4f} |")
+    lines += part_lines(metrics.parts)
     lines += [
         "",
         "## Per class",
@@ -98,6 +99,22 @@ def render_report(metrics: RunMetrics) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def part_lines(parts: dict[str, dict]) -> list[str]:
+    """A composite's "Per dataset" table (the same pooled predictions, each dataset's own rows), or []."""
+    if not parts:
+        return []
+    lines = [
+        "",
+        "## Per dataset",
+        "",
+        "| dataset | clips | accuracy | UF1 | UAR |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for part, row in parts.items():
+        lines.append(f"| {part} | {row['n']} | {row['accuracy']:.4f} | {row['uf1']:.4f} | {row['uar']:.4f} |")
+    return lines
 
 
 def input_text(config: dict) -> str:

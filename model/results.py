@@ -30,7 +30,8 @@ class RunMetrics:
         confusion: ``(C, C)`` counts, rows = true class.
         per_class: ``{"f1": [...], "recall": [...]}`` (None where undefined).
         apex_localisation: highest-b_t frame against the annotated apex.
-        fold_epochs: ``{subject: epoch evaluated}``.
+        fold_epochs: ``{fold: epoch evaluated}`` (a fold is a subject, or a dataset under
+            ``hold-out-dataset``).
         selection: both readings of the same training (`model.loso.optimistic_scores`): ``fixed``
             (last epoch) and ``reference-optimistic`` (best epoch on the test subject from
             ``from_epoch`` on; leaks), each with pooled accuracy, uf1, uar and fold_epochs.
@@ -39,6 +40,8 @@ class RunMetrics:
         dataset, cache, params_hash, content_hash, data_fingerprint: the cache trained on.
         config: the training configuration (``TrainConfig.to_dict()``).
         configuration: the configuration files the tasks used (None outside the tasks).
+        parts: a composite's scores per dataset from the same pooled predictions,
+            ``{part: {"n", "accuracy", "uf1", "uar"}}`` (`model.metrics.part_scores`); ``{}`` otherwise.
     """
 
     accuracy: float
@@ -65,6 +68,7 @@ class RunMetrics:
     data_fingerprint: str
     config: dict[str, Any]
     configuration: list[str] | None = field(default=None)
+    parts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

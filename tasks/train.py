@@ -9,6 +9,7 @@ import luigi
 
 from model.config import TrainConfig
 from model.loso import aggregate, train_fold
+from model.protocols import PROTOCOLS
 from model.registry import INPUTS, MODELS
 from model.status import FoldProgress
 from pipeline import identity
@@ -58,9 +59,10 @@ class _RunMixin(WorkdirMixin, TrainMixin):
 
 
 class TrainFold(_RunMixin, luigi.Task):
-    """One LOSO fold: train on every other subject, predict ``subject``."""
+    """One fold: train on every other subject, predict the fold's (``subject``: a subject, or a dataset
+    of a composite under ``--protocol hold-out-dataset``: `model.protocols.ProtocolSpec.folds`)."""
 
-    subject = luigi.Parameter(description="test subject of this fold")
+    subject = luigi.Parameter(description="the fold: its test subject (or dataset, hold-out-dataset)")
 
     @property
     def resources(self) -> dict:
@@ -87,7 +89,7 @@ class TrainFold(_RunMixin, luigi.Task):
         flow = self.input()[0].path if self.requires() else None
         with running(self, "fold") as report:
             progress = FoldProgress(
-                self.run_dir(), self.subject, self.cache.subjects, epochs=self.cfg.epochs,
+                self.run_dir(), self.subject, list(PROTOCOLS[self.cfg.protocol].folds(self.cache)), epochs=self.cfg.epochs,
                 name=f"{self.cache.dataset}/{self.cfg.recipe}", quiet=quiet(), report=report,
             )  # fmt: skip
             fold_dir = self.run_dir() / identity.fold_name(self.subject)
@@ -95,7 +97,8 @@ class TrainFold(_RunMixin, luigi.Task):
 
 
 class TrainLOSO(_RunMixin, luigi.Task):
-    """Every fold of the cache, then pooled metrics, figures and report in ``work/runs/<run>/``."""
+    """Every fold of the cache (one per subject; one per dataset of a composite under
+    ``--protocol hold-out-dataset``), then pooled metrics, figures and report in ``work/runs/<run>/``."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -110,9 +113,13 @@ class TrainLOSO(_RunMixin, luigi.Task):
                 f"--hdf5 {self.hdf5!r}: the cache holds {len(cache.clips)} clip(s) of one subject "
                 f"({self.subjects[0]}); LOSO needs >= 2 subjects"
             )
+        try:
+            self.folds = list(PROTOCOLS[self.cfg.protocol].folds(cache))
+        except ValueError as err:
+            raise ValueError(f"--protocol {self.cfg.protocol}: {err}") from None
 
     def requires(self) -> list[TrainFold]:
-        return [self.clone(TrainFold, subject=s) for s in self.subjects]
+        return [self.clone(TrainFold, subject=fold) for fold in self.folds]
 
     def output(self) -> luigi.LocalTarget:
         return luigi.LocalTarget(str(self.run_dir() / "metrics.json"))

@@ -57,8 +57,11 @@ def blob_data() -> TensorClips:
     return TensorClips([blob_clip(c, n, 64, rng) for c, n in zip(labels, lengths)], labels)
 
 
-def write_blob_cache(path, subjects: int = 3, per_subject: int = 8, size: int = 72, seed: int = 0) -> None:
-    """HDF5 cache (pipeline.store format) of 2-class blob clips, balanced per subject."""
+def write_blob_cache(
+    path, subjects: int = 3, per_subject: int = 8, size: int = 72, seed: int = 0, parts: tuple[str, ...] = ()
+) -> None:
+    """HDF5 cache (pipeline.store format) of 2-class blob clips, balanced per subject; with ``parts``, a
+    composite: subject ``s`` belongs to ``parts[s % len(parts)]`` (named ``<part>-subNN``)."""
     rng = np.random.default_rng(seed)
     with CacheWriter(
         path, dataset="blobs", params={"size": size, "seed": seed}, classes=["top", "bottom"]
@@ -70,7 +73,8 @@ def write_blob_cache(path, subjects: int = 3, per_subject: int = 8, size: int = 
                 w.add_clip(
                     f"sub{s:02d}/clip{i:02d}",
                     blob_clip(label, length, size, rng),
-                    subject=f"sub{s:02d}",
+                    subject=f"{parts[s % len(parts)]}-sub{s:02d}" if parts else f"sub{s:02d}",
+                    part=parts[s % len(parts)] if parts else "",
                     label=label,
                     label_name=["top", "bottom"][label],
                     onset=0,
