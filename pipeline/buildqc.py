@@ -49,8 +49,12 @@ def write_failed_qc(qc_dir: Path, text: str) -> None:
 
 
 def unwritable_path(err: OSError, default: Path) -> str:
-    """The path an OSError names (``filename``), else ``default`` (the output being written)."""
-    return str(err.filename) if getattr(err, "filename", None) else str(default)
+    """The path an OSError names (a rename's target ``filename2``, else ``filename``: the output, not its
+    temporary name), else ``default`` (the cache being written)."""
+    for name in (getattr(err, "filename2", None), getattr(err, "filename", None)):
+        if name:
+            return str(name)
+    return str(default)
 
 
 def guarded_build(
