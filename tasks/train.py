@@ -18,7 +18,7 @@ from pipeline.store import CacheInfo, open_cache
 from tasks.config import TrainMixin, WorkdirMixin, check_device, check_source, train_config
 from tasks.configfile import files_read
 from tasks.flow import ComputeFlow
-from tasks.logs import quiet, running
+from tasks.logs import WAIT_FOR_OTHER, quiet, running
 from tasks.params import forward
 
 
@@ -79,7 +79,7 @@ class TrainFold(_RunMixin, luigi.Task):
 
     def run(self) -> None:
         flow = self.input()[0].path if self.requires() else None
-        with running(self, "fold") as report:
+        with running(self, "fold", wait=WAIT_FOR_OTHER) as report:  # reuses fold.json when it waited
             progress = FoldProgress(
                 self.run_dir(), self.subject, self.cache.subjects, epochs=self.cfg.epochs,
                 name=f"{self.cache.dataset}/{self.cfg.recipe}", quiet=quiet(), report=report,
@@ -112,5 +112,5 @@ class TrainLOSO(_RunMixin, luigi.Task):
         return luigi.LocalTarget(str(self.run_dir() / "metrics.json"))
 
     def run(self) -> None:
-        with running(self, "run"):
+        with running(self, "run", wait=WAIT_FOR_OTHER):
             aggregate(self.run_dir(), configuration=files_read())
