@@ -355,6 +355,7 @@ def aggregate(
         data_fingerprint=first["data_fingerprint"],
         config=first["config"],
         configuration=configuration,
+        fold_threads={s["subject"]: s["config"].get("threads") for s in summaries},
     )
     _write_csv(_prediction_frame(pooled, classes), run_dir / "predictions.csv")
     tag = " [reference-optimistic]" if optimistic else ""

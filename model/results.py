@@ -39,6 +39,8 @@ class RunMetrics:
         dataset, cache, params_hash, content_hash, data_fingerprint: the cache trained on.
         config: the training configuration (``TrainConfig.to_dict()``).
         configuration: the configuration files the tasks used (None outside the tasks).
+        fold_threads: ``{subject: torch CPU threads the fold trained with}`` (``--threads``: not part of
+            the run's name; predicted scores may differ in their last digits between thread counts).
     """
 
     accuracy: float
@@ -65,6 +67,7 @@ class RunMetrics:
     data_fingerprint: str
     config: dict[str, Any]
     configuration: list[str] | None = field(default=None)
+    fold_threads: dict[str, int | None] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

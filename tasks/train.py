@@ -15,6 +15,7 @@ from pipeline import identity
 from pipeline.datasets import ManifestError
 from pipeline.datasets.regroup import regroup, resolve_grouping
 from pipeline.store import CacheInfo, open_cache
+from pipeline.store.verify import verify_cache
 from tasks.config import TrainMixin, WorkdirMixin, check_device, check_source, train_config
 from tasks.configfile import files_read
 from tasks.flow import ComputeFlow
@@ -27,6 +28,7 @@ def prepare_run(hdf5: str, cfg: TrainConfig) -> tuple[TrainConfig, CacheInfo, st
     the cache as that grouping labels it, and the run folder name (``pipeline.identity.run_name``: the
     cache's content hash, the grouping's mapping and the result-affecting training settings)."""
     info = open_cache(hdf5)  # validates the file (CacheError names it)
+    verify_cache(hdf5, info.content_hash)  # before a run named by content_hash is reused
     grouping = resolve_grouping(info.dataset, cfg.grouping)
     cfg = dataclasses.replace(cfg, grouping=grouping.name)
     cache = regroup(info, grouping)
