@@ -103,3 +103,24 @@ def _remove_output(out_path: Path) -> None:
         pass
     except OSError as err:
         log.error("could not remove %s after a failed build: %s", out_path, err)
+
+
+def clip_summary_lines(dataset: str, qc_path: Path, named: int = 5) -> list[str]:
+    """What a finished build's qc.json says of its clips that failed (left out) or were flagged (kept):
+    counts and the first ``named`` of each with the reason, for the console and the task log."""
+    summary = json.loads(Path(qc_path).read_text())["summary"]
+    failed, lost = summary.get("failed") or {}, summary.get("face_lost") or []
+    lines = []
+    if failed:
+        lines.append(
+            f"{dataset}: {len(failed)} clip(s) failed and were left out (qc.json 'failed'); by reason:"
+        )
+        lines += [f"  {line.strip()}" for line in summary.get("failures_by_reason", [])]
+        lines += [f"    {sid}: {why}" for sid, why in list(failed.items())[:named]]
+    if lost:
+        lines.append(
+            f"{dataset}: {len(lost)} clip(s) kept although the face was not found on some checked frames "
+            f"(qc.json 'face_lost'; --strict fails them): {', '.join(lost[:named])}"
+            + (f" and {len(lost) - named} more" if len(lost) > named else "")
+        )
+    return lines

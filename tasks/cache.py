@@ -9,7 +9,7 @@ from pathlib import Path
 import luigi
 
 from pipeline.build import BuildError, build_cache
-from pipeline.buildqc import failed_qc, guarded_build, write_failed_qc
+from pipeline.buildqc import clip_summary_lines, failed_qc, guarded_build, write_failed_qc
 from pipeline.datasets import frame_rates, list_datasets, load_manifest, load_spec, spec_files
 from pipeline.datasets.exclusions import qc_fields, strict_problem, summary_lines
 from pipeline.datasets.spec import EMOTIONS
@@ -198,3 +198,5 @@ class BuildDatasetCache(WorkdirMixin, PreprocessMixin, SyntheticMixin, luigi.Tas
             progress=not quiet(),
             report=report,
         )
+        for line in clip_summary_lines(self.dataset, qc_dir / "qc.json"):
+            log.warning("%s", line)

@@ -65,6 +65,7 @@ def test_a_jpeg_with_overwritten_entropy_data_is_an_unreadable_frame(tmp_path):
     assert not list((work / "strict" / "cache").glob("*.h5"))
     lenient = luigi("BuildDatasetCache", *common, "--workdir", str(work / "lenient"), cwd=tmp_path)
     assert lenient.returncode == 0, output(lenient)
+    assert "casme2: 1 clip(s) failed and were left out (qc.json 'failed'); by reason:" in output(lenient)
     summary = _summary(work / "lenient")
     assert summary["status"] == "complete" and list(summary["failed"]) == ["sub02/EP09_01"]
     assert (
