@@ -7,6 +7,7 @@ could not be written, never a ``"complete"`` one, and no ``.h5``.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -17,6 +18,11 @@ from typing import Any
 from pipeline.atomic import write_text
 
 log = logging.getLogger(__name__)
+
+
+#: errors that mean an output could not be written (anything else: "I/O error on PATH")
+WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM,
+                errno.EISDIR, errno.ENOTDIR, errno.EEXIST}  # fmt: skip
 
 
 class BuildOutputError(OSError):
@@ -73,7 +79,8 @@ def guarded_build(
         return build()
     except OSError as err:
         path = unwritable_path(err, out_path)
-        problem = f"could not write {path}: {type(err).__name__}: {err}"
+        what = "could not write" if err.errno in WRITE_ERRNOS or err.errno is None else "I/O error on"
+        problem = f"{what} {path}: {type(err).__name__}: {err}"
         extra = {**(extra or {}), "unwritable_path": path}
         write_failed_qc(qc_dir, failed_qc(problem, dataset, params, extra))
         _remove_output(out_path)
