@@ -10,6 +10,7 @@ from pipeline import identity
 from pipeline.flow import FlowParams, compute_flow_file
 from pipeline.flow.qc import plot_flow_examples
 from pipeline.store import open_cache
+from pipeline.store.verify import verify_cache
 from tasks.cache import BuildDatasetCache
 from tasks.config import WorkdirMixin, check_processes, check_source
 from tasks.logs import quiet, running
@@ -32,6 +33,7 @@ class ComputeFlow(WorkdirMixin, luigi.Task):
         if not Path(self.hdf5).is_file():
             raise ValueError(f"--hdf5 {self.hdf5!r}: no such file")
         cache = open_cache(self.hdf5)
+        verify_cache(self.hdf5, cache.content_hash)  # before a flow file named by it is reused
         check_source(self.source, cache, self.hdf5)
         self.name = identity.flow_name(cache.dataset, cache.content_hash, FlowParams().to_dict(), self.source)
 
