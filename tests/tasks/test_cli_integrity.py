@@ -5,6 +5,7 @@ overwritten is an unreadable frame naming the file; a build that cannot write an
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import cv2
 import numpy as np
 
 from tests.pipeline.dataset_trees import build_casme2
-from tests.tasks.test_cli import FAILED, luigi, output
+from tests.tasks.test_cli import BIN, FAILED, luigi, output, run
 
 FAST = ["--face-mode", "none", "--face-size", "32", "--alpha", "0", "--processes", "1"]
 CLIP = "CASME2_RAW_selected/sub02/EP09_01"
@@ -97,3 +98,24 @@ def test_a_build_that_cannot_write_an_output_says_failed_and_names_the_path(tmp_
     shutil.rmtree(montage)
     third = luigi(*args, cwd=tmp_path)  # the rerun completes
     assert third.returncode == 0 and _summary(work)["status"] == "complete", output(third)
+
+
+def test_a_full_disk_while_packing_the_cache_leaves_qc_failed_naming_the_file(tmp_path):
+    """``ulimit -f 16`` (16 KiB per file: the 16x16 clips' staged files, qc.json and logs fit, the
+    ~21 KiB cache does not): the HDF5 write fails with EFBIG, as on a full disk."""
+    root = tmp_path / "CASME2"
+    build_casme2(root)
+    work = tmp_path / "work"
+    command = shlex.join(
+        [str(BIN / "luigi"), "--module", "tasks", "BuildDatasetCache", "--dataset", "casme2", "--root", str(root),
+         "--workdir", str(work), *FAST, "--local-scheduler"]
+    )  # fmt: skip
+    result = run(["bash", "-c", f"ulimit -f 16; exec {command}"], tmp_path)
+    text = output(result)
+    assert result.returncode == FAILED, text
+    summary = _summary(work)
+    (cache,) = [p for p in (work / "cache").iterdir() if p.name.endswith(".h5.staging")]
+    target = str(cache).removesuffix(".staging")
+    assert f"could not write {target}" in text and "too large" in text
+    assert summary["status"] == "failed" and summary["unwritable_path"] == target
+    assert not list((work / "cache").glob("*.h5")) and not list((work / "cache").glob(".*partial"))
