@@ -261,6 +261,7 @@ def aggregate(
         selection=optimistic_scores(folds, summaries, len(classes)),
         parts=part_scores(pooled["parts"], pooled["labels"], pooled["preds"], len(classes)),
         configuration=configuration,
+        fold_threads={s["subject"]: s["config"].get("threads") for s in summaries},
         **{key: first[key] for key in _CARRIED},
     )
     frame_scores = MODELS[first["config"]["model"]].frame_scores

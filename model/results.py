@@ -42,6 +42,8 @@ class RunMetrics:
         configuration: the configuration files the tasks used (None outside the tasks).
         parts: a composite's scores per dataset from the same pooled predictions,
             ``{part: {"n", "accuracy", "uf1", "uar"}}`` (`model.metrics.part_scores`); ``{}`` otherwise.
+        fold_threads: ``{subject: torch CPU threads the fold trained with}`` (``--threads``: not part of
+            the run's name; predicted scores may differ in their last digits between thread counts).
     """
 
     accuracy: float
@@ -69,6 +71,7 @@ class RunMetrics:
     config: dict[str, Any]
     configuration: list[str] | None = field(default=None)
     parts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    fold_threads: dict[str, int | None] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

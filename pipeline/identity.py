@@ -4,8 +4,9 @@ A name covers everything that determines the content behind it, and nothing else
 
 - cache ``<dataset>-<digest(params, data fingerprint, device type)>``: every preprocessing parameter
   (``PreprocessParams``), the magnifier's device type and the :func:`data_fingerprint` of the inputs (the spec file, the sheet's
-  bytes, every manifest row, each frame file's size and modification time). Another root, a mended
-  frame or an edited sheet is another cache.
+  bytes, every manifest row, each frame file's content: a BLAKE2b digest of its bytes). Another root,
+  a mended frame (also one restored with its old size and modification time) or an edited sheet is
+  another cache; a copy of the dataset elsewhere with the same content is the same data.
 - run ``<dataset>-<digest(cache content hash, training identity, grouping)>``: the cache's ``content_hash``
   (a digest of everything its writer stored, so two caches of one file name are two runs), the class
   grouping's mapping and :func:`train_identity`, the training configuration without the settings that change speed only
@@ -54,15 +55,21 @@ def file_sha256(path: str | os.PathLike) -> str:
     return sha.hexdigest()
 
 
+def frame_digest(path: str | os.PathLike) -> str:
+    """BLAKE2b (128-bit) of a frame file's bytes: fast, and it changes with any byte of the file."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, lambda: hashlib.blake2b(digest_size=16)).hexdigest()
+
+
 def data_fingerprint(manifest: Any, spec_files: list[str | os.PathLike]) -> str:
-    """Digest of a manifest's inputs: spec files and sheet (bytes), rows, frame files (size, mtime).
+    """Digest of a manifest's inputs: spec files and sheet (bytes), rows, frame files (content).
 
     Args:
         manifest: a ``pipeline.datasets.Manifest``.
         spec_files: the dataset spec ``.toml`` files it was read with (composite: every part's).
 
     Returns:
-        16 hex digits. Raises ``OSError`` naming a frame file that cannot be stat'ed.
+        16 hex digits. Raises ``OSError`` naming a frame file that cannot be read.
     """
     root = Path(manifest.root)
     sources = {
@@ -70,11 +77,8 @@ def data_fingerprint(manifest: Any, spec_files: list[str | os.PathLike]) -> str:
     }
     rows = []
     for record in manifest.rows:
-        stats = []
-        for rel in record.frames:
-            st = os.stat(root / rel)
-            stats.append((st.st_size, st.st_mtime_ns))
-        rows.append({"record": asdict(record), "frames": stats})
+        content = [frame_digest(root / rel) for rel in record.frames]
+        rows.append({"record": asdict(record), "frames": content})
     return digest(
         {
             "dataset": manifest.dataset,

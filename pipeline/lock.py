@@ -28,7 +28,7 @@ def lock_path(target: str | os.PathLike) -> Path:
 
 def _acquire(fd: int, wait: float) -> bool:
     """Take the exclusive lock of ``fd``, trying again for up to ``wait`` seconds."""
-    deadline = time.monotonic() + wait
+    deadline, pause = time.monotonic() + wait, 0.02
     while True:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -36,7 +36,8 @@ def _acquire(fd: int, wait: float) -> bool:
         except BlockingIOError:
             if time.monotonic() >= deadline:
                 return False
-            time.sleep(0.02)
+            time.sleep(pause)
+            pause = min(pause * 1.5, 1.0)  # long waits (a run waiting for another) poll once a second
 
 
 @contextlib.contextmanager

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import luigi
 
-from pipeline.build import build_cache
+from pipeline.build import BuildError, build_cache
+from pipeline.buildqc import clip_summary_lines, failed_qc, guarded_build, write_failed_qc
 from pipeline.datasets import frame_rates, list_datasets, load_manifest, load_spec, spec_files
+from pipeline.datasets.exclusions import qc_fields, strict_problem, summary_lines
 from pipeline.datasets.spec import EMOTIONS
 from pipeline.identity import cache_name, data_fingerprint, digest
 from pipeline.synthetic import write_dataset
@@ -165,18 +167,35 @@ class BuildDatasetCache(WorkdirMixin, PreprocessMixin, SyntheticMixin, luigi.Tas
                     f"the files of {self.dataset} under {manifest.root} changed after this build was "
                     f"scheduled (data fingerprint {self.fingerprint} -> {fingerprint}); run the command again"
                 )
-            out = Path(self.output().path)
-            manifest.to_csv(out.with_suffix(".manifest.csv"))
-            build_cache(
-                manifest,
-                self.params,
-                out,
-                Path(self.workdir) / "qc" / self.cache_name(),
-                workers=self.processes,
-                strict=self.strict,
-                device=self.magnifier_device,
-                data_fingerprint=fingerprint,
-                provenance={"configuration": files_read()},
-                progress=not quiet(),
-                report=report,
-            )
+            out, qc_dir = Path(self.output().path), Path(self.workdir) / "qc" / self.cache_name()
+            provenance = {"configuration": files_read(), **qc_fields(manifest.excluded)}
+            guarded_build(
+                lambda: self.build(manifest, fingerprint, out, qc_dir, provenance, report),
+                out_path=out, qc_dir=qc_dir, dataset=self.dataset, params=self.params, extra=provenance,
+            )  # fmt: skip
+
+    def build(self, manifest, fingerprint: str, out: Path, qc_dir: Path, provenance: dict, report) -> None:
+        """Report what the manifest left out (console, task log, qc.json; fatal under ``--strict`` unless
+        expected: `pipeline.datasets.exclusions`), then build the cache."""
+        lines = summary_lines(self.dataset, manifest.excluded)
+        (log.warning if manifest.excluded else log.info)("%s", "\n".join(lines))
+        problem = strict_problem(self.dataset, manifest.excluded) if self.strict else None
+        if problem:
+            write_failed_qc(qc_dir, failed_qc(problem, self.dataset, self.params, provenance))
+            raise BuildError(f"{problem}\n(also in {qc_dir / 'qc.json'})")
+        manifest.to_csv(out.with_suffix(".manifest.csv"))
+        build_cache(
+            manifest,
+            self.params,
+            out,
+            qc_dir,
+            workers=self.processes,
+            strict=self.strict,
+            device=self.magnifier_device,
+            data_fingerprint=fingerprint,
+            provenance=provenance,
+            progress=not quiet(),
+            report=report,
+        )
+        for line in clip_summary_lines(self.dataset, qc_dir / "qc.json"):
+            log.warning("%s", line)

@@ -27,16 +27,23 @@ from tasks.params import build_dataclass, given_options, mixin, parameter_for, p
 
 PREPROCESS_RENAME = {"frame_set": "frames"}
 
-WorkdirMixin = mixin(
-    "WorkdirMixin",
-    {
-        "workdir": luigi.Parameter(
-            default="./work",
-            config_path={"section": "paths", "name": "workdir"},
-            description="work directory (caches, QC, runs, logs, report)",
-        )
-    },
-)
+
+class WorkdirMixin:
+    """``--workdir``; building any task first checks the toolkit's luigi.cfg sections for unknown keys
+    (``tasks.configkeys``)."""
+
+    workdir = luigi.Parameter(
+        default="./work",
+        config_path={"section": "paths", "name": "workdir"},
+        description="work directory (caches, QC, runs, logs, report)",
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        from tasks.configkeys import check_config_keys
+
+        check_config_keys()
+        super().__init__(*args, **kwargs)
+
 
 PreprocessMixin = mixin(
     "PreprocessMixin",

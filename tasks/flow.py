@@ -15,6 +15,7 @@ from pipeline.flow import FLOW_METHODS, compute_flow_file, flow_identity, flow_p
 from pipeline.flow.export import EXPORT_FORMATS, ExportParams, export_flow
 from pipeline.flow.qc import check_strict, flow_qc, plot_flow_examples
 from pipeline.store import open_cache
+from pipeline.store.verify import verify_cache
 from tasks.cache import BuildDatasetCache
 from tasks.config import WorkdirMixin, check_processes, check_source
 from tasks.logs import quiet, running
@@ -54,6 +55,7 @@ class ComputeFlow(WorkdirMixin, luigi.Task):
         if not Path(self.hdf5).is_file():
             raise ValueError(f"--hdf5 {self.hdf5!r}: no such file")
         self.cache = open_cache(self.hdf5)
+        verify_cache(self.hdf5, self.cache.content_hash)  # before a flow file named by it is reused
         check_source(self.source, self.cache, self.hdf5)
         self.params = flow_params(self.flow_method)
         self.name = identity.flow_name(

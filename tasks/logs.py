@@ -77,11 +77,29 @@ def task_log(workdir: str | Path, task_id: str) -> Iterator[Path]:
         handler.close()
 
 
+#: how long a training task waits for another process writing the same fold or run (then LockedError)
+WAIT_FOR_OTHER = 7 * 24 * 3600.0
+
+
+def announce_wait(path: str, what: str) -> None:
+    """Log that another process holds ``path``'s lock and that this one waits for it."""
+    from pipeline.lock import is_held, lock_path
+
+    if is_held(path):
+        holder = lock_path(path).read_text().strip() or "?"
+        log.warning(
+            "%s %s is being written by another process (pid %s, lock %s): waiting for it to finish; "
+            "its result is then reused", what, path, holder, lock_path(path),
+        )  # fmt: skip
+
+
 @contextlib.contextmanager
-def running(task, what: str) -> Iterator[SchedulerProgress]:
+def running(task, what: str, wait: float = 0.0) -> Iterator[SchedulerProgress]:
     """Lock the task's output against other processes, log into its log file while it runs, and tell
     the scheduler: ``<what>: running`` at the start, ``<what>: failed: <error>`` or 100 % at the end.
 
+    A lock held by another process fails at once (`pipeline.lock.LockedError`), or after waiting up to
+    ``wait`` seconds (training: a second run of one work dir waits for the first, which finishes).
     The log names the configuration files in use (``tasks.configfile``). Yields the task's
     :class:`SchedulerProgress`, for the job's own progress.
     """
@@ -89,7 +107,9 @@ def running(task, what: str) -> Iterator[SchedulerProgress]:
     from tasks.configfile import describe_configuration
 
     report = SchedulerProgress(task)
-    with exclusive(task.output().path, what), task_log(task.workdir, task.task_id):
+    if wait:
+        announce_wait(task.output().path, what)
+    with exclusive(task.output().path, what, wait=wait), task_log(task.workdir, task.task_id):
         log.info("%s: %s", task.task_id, describe_configuration())
         started, start = time.monotonic(), f"{what}: running"
         report(0, start)

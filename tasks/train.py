@@ -16,10 +16,11 @@ from pipeline import identity
 from pipeline.datasets import ManifestError
 from pipeline.datasets.regroup import regroup, resolve_grouping
 from pipeline.store import CacheInfo, open_cache
+from pipeline.store.verify import verify_cache
 from tasks.config import TrainMixin, WorkdirMixin, check_device, check_source, train_config
 from tasks.configfile import files_read
 from tasks.flow import ComputeFlow
-from tasks.logs import quiet, running
+from tasks.logs import WAIT_FOR_OTHER, quiet, running
 
 
 def prepare_run(hdf5: str, cfg: TrainConfig) -> tuple[TrainConfig, CacheInfo, str]:
@@ -27,6 +28,7 @@ def prepare_run(hdf5: str, cfg: TrainConfig) -> tuple[TrainConfig, CacheInfo, st
     the cache as that grouping labels it, and the run folder name (``pipeline.identity.run_name``: the
     cache's content hash, the grouping's mapping and the result-affecting training settings)."""
     info = open_cache(hdf5)  # validates the file (CacheError names it)
+    verify_cache(hdf5, info.content_hash)  # before a run named by content_hash is reused
     grouping = resolve_grouping(info.dataset, cfg.grouping)
     cfg = dataclasses.replace(cfg, grouping=grouping.name)
     cache = regroup(info, grouping)
@@ -87,7 +89,7 @@ class TrainFold(_RunMixin, luigi.Task):
 
     def run(self) -> None:
         flow = self.input()[0].path if self.requires() else None
-        with running(self, "fold") as report:
+        with running(self, "fold", wait=WAIT_FOR_OTHER) as report:  # reuses fold.json when it waited
             progress = FoldProgress(
                 self.run_dir(), self.subject, list(PROTOCOLS[self.cfg.protocol].folds(self.cache)), epochs=self.cfg.epochs,
                 name=f"{self.cache.dataset}/{self.cfg.recipe}", quiet=quiet(), report=report,
@@ -125,5 +127,5 @@ class TrainLOSO(_RunMixin, luigi.Task):
         return luigi.LocalTarget(str(self.run_dir() / "metrics.json"))
 
     def run(self) -> None:
-        with running(self, "run"):
+        with running(self, "run", wait=WAIT_FOR_OTHER):
             aggregate(self.run_dir(), configuration=files_read())

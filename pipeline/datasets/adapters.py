@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from .exclusions import check_duplicate_label
 from .frames import compact_ranges, contiguous_run, duplicate_numbers, escapes, list_frames, unsafe_reason
 from .locate import base_root, find_annotation, find_clip_dir, read_sheet
 from .lookups import read_lookups
@@ -198,6 +199,7 @@ def read_sheet_dataset(
     )
     checks: dict[str, _ClipCheck] = {}  # several rows may cut clips out of one recording
     seen: dict[str, int] = {}
+    labels: dict[str, tuple[str, str]] = {}  # sample id -> (first row, its emotion)
     for excel_row, row in body:
         where = f"{sheet.name} row {excel_row}"
         problems: list[str] = []
@@ -234,6 +236,7 @@ def read_sheet_dataset(
             continue
         numbers = frame_numbers(spec, values, names, where, problems, reading.corrections, label)
         emotion = cell_text(values["emotion"])
+        check_duplicate_label(labels, sample_id, emotion, where)
         compound = options.multi_label is not None and options.multi_label[0] in emotion
         klass = None
         if not compound:

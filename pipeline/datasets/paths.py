@@ -5,6 +5,8 @@ A template such as ``"{subject}/{filename}/color"`` is filled from one sheet row
 differs only in case (CAS(ME)^3 writes ``spNO.1`` and ``J`` in its sheet, some copies name the folders
 ``spNo.1`` and ``j``); a segment holding ``*`` (CAS(ME)^2's ``{code}_{stimulus}*``) matches the one
 folder the glob fits. Zero or several matches are a problem naming the folder and the candidates.
+Names are compared Unicode-normalised (NFC): a folder written in NFD (as macOS writes names) matches
+the sheet's NFC name, and the name found on disk is the one used.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import fnmatch
 import glob
 import itertools
 import os
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +49,11 @@ def fill(template: str, fields: dict[str, Any]) -> str:
     return "/".join(out)
 
 
+def nfc(name: str) -> str:
+    """``name`` in Unicode normal form C (composed), how names are compared."""
+    return unicodedata.normalize("NFC", name)
+
+
 def resolve(base: Path, rel: str, folders: Folders, *, case_insensitive: bool) -> tuple[str | None, str]:
     """``(the relative path on disk, "")`` for a filled template, or ``(None, problem)``."""
     reason = unsafe_reason(rel.replace("*", "x"))
@@ -54,7 +62,8 @@ def resolve(base: Path, rel: str, folders: Folders, *, case_insensitive: bool) -
     if "*" not in rel and not case_insensitive:
         if (base / rel).is_dir():
             return rel, ""
-        return None, f"clip folder not found: {(base / rel).as_posix()}"
+        if rel.isascii():  # no other normal form to look for
+            return None, f"clip folder not found: {(base / rel).as_posix()}"
     parts: list[str] = []
     for segment in rel.split("/"):
         here = base.joinpath(*parts)
@@ -63,15 +72,17 @@ def resolve(base: Path, rel: str, folders: Folders, *, case_insensitive: bool) -
             continue
         names = folders.names(here)
         if "*" in segment:
-            flags = segment.lower() if case_insensitive else segment
-            found = [n for n in names if fnmatch.fnmatchcase(n.lower() if case_insensitive else n, flags)]
+            flags = nfc(segment.lower() if case_insensitive else segment)
+            found = [
+                n for n in names if fnmatch.fnmatchcase(nfc(n.lower() if case_insensitive else n), flags)
+            ]
         elif case_insensitive:
-            found = [n for n in names if n.lower() == segment.lower()]
+            found = [n for n in names if nfc(n.lower()) == nfc(segment.lower())]
         else:
-            found = []
+            found = [n for n in names if nfc(n) == nfc(segment)]
         if len(found) != 1:
             what = "no folder" if not found else f"several folders ({', '.join(found)})"
-            how = " (case ignored)" if case_insensitive else ""
+            how = " (case ignored)" if case_insensitive else " (Unicode-normalised, NFC)"
             return None, f"{what} matching {segment!r}{how} in {here.as_posix()}"
         parts.append(found[0])
     return "/".join(parts), ""

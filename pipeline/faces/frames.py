@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from .errors import FrameReadError
+from .jpegwarn import decode_jpeg
 
 _JPEG_SOI = b"\xff\xd8"
 _JPEG_EOI = b"\xff\xd9"
@@ -28,8 +29,9 @@ def check_jpeg_complete(data: bytes | np.ndarray, path: str | Path) -> None:
 def read_frame(path: str | Path, expected_shape: tuple[int, int] | None = None) -> np.ndarray:
     """Decode one frame file to a grayscale uint8 (H, W) array.
 
-    Raises ``FrameReadError`` naming the file when it is missing, empty, a truncated JPEG,
-    not decodable by OpenCV, or (with ``expected_shape``) of a different size.
+    Raises ``FrameReadError`` naming the file when it is missing, empty, a truncated JPEG, a JPEG
+    whose decoder warns (corrupt entropy-coded data: `pipeline.faces.jpegwarn`), not decodable by
+    OpenCV, or (with ``expected_shape``) of a different size.
     """
     path = Path(path)
     try:
@@ -42,7 +44,11 @@ def read_frame(path: str | Path, expected_shape: tuple[int, int] | None = None) 
         raise FrameReadError(path, "zero-byte file")
     if bytes(data[:2]) == _JPEG_SOI:
         check_jpeg_complete(data, path)
-    image = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
+        image, warnings = decode_jpeg(data, cv2.IMREAD_GRAYSCALE)
+        if warnings:
+            raise FrameReadError(path, "corrupt JPEG data (the decoder warned: " + "; ".join(warnings) + ")")
+    else:
+        image = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
     if image is None or image.size == 0:
         raise FrameReadError(path, "not a decodable image")
     if expected_shape is not None and image.shape != tuple(expected_shape):

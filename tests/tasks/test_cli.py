@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import h5py
@@ -502,7 +503,8 @@ def test_a_spec_name_in_the_configuration_is_used(tmp_path, synthetic_root):
     assert not (tmp_path / "work" / "data").exists()  # the configured root, not a generated set
 
 
-def test_a_second_writer_of_the_same_output_fails_clearly(tmp_path):
+def test_a_second_writer_of_the_same_run_waits_for_it(tmp_path):
+    """Another process holds the run's aggregate: the second waits (saying so), then writes it."""
     cache = tmp_path / "blobs.h5"
     write_blob_cache(cache, subjects=2, per_subject=2, size=64)
     work = tmp_path / "work"
@@ -511,15 +513,19 @@ def test_a_second_writer_of_the_same_output_fails_clearly(tmp_path):
     assert first.returncode == 0, output(first)
     (run_dir,) = (work / "runs").iterdir()
     (run_dir / "metrics.json").unlink()  # the aggregate must be redone, while "another process" holds it
-    with exclusive(run_dir / "metrics.json", "run"):
-        second = luigi(*args, cwd=tmp_path)
-    assert second.returncode == FAILED
-    assert f"run {run_dir / 'metrics.json'} is being written by another process (pid {os.getpid()}" in output(
-        second
-    )
-    assert not (run_dir / "metrics.json").exists()
-    third = luigi(*args, cwd=tmp_path)
-    assert third.returncode == 0 and (run_dir / "metrics.json").is_file()
+    log = tmp_path / "second.log"
+    command = [str(BIN / "luigi"), "--module", "tasks", *args, "--local-scheduler"]
+    with exclusive(run_dir / "metrics.json", "run"), open(log, "w") as handle:
+        second = subprocess.Popen(command, cwd=tmp_path, stdout=handle, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 120
+        while "waiting for it to finish" not in log.read_text():
+            assert second.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        assert not (run_dir / "metrics.json").exists()
+    assert second.wait(timeout=300) == 0, log.read_text()
+    text = log.read_text()
+    assert f"run {run_dir / 'metrics.json'} is being written by another process (pid {os.getpid()}" in text
+    assert (run_dir / "metrics.json").is_file()
 
 
 @pytest.mark.skipif(
