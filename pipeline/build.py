@@ -122,19 +122,20 @@ def process_clip(
         reference = record.index_of(record.onset)
         aligned = align_clip(record.frames, params.faces, root=root, reference_index=reference)
         raw = aligned.frames
-        kwargs = asdict(params.magnify)
-        kwargs["reference"] = reference
+        magnifier = get_magnifier(params.magnifier)
+        kwargs = {**(asdict(params.magnify) if params.magnify is not None else {}), "reference": reference}
         stats: dict[str, float] = {}
-        if kwargs.get("alpha", 0) == 0:
+        if not magnifier.active(params.magnify):
             magnified, clipped = raw, 0.0
         else:
             magnified, clipped = to_uint8(
                 np.asarray(
-                    get_magnifier(params.magnifier)(
-                        raw.astype(np.float32), fps=record.fps, device=device, stats=stats, **kwargs
+                    magnifier.run(
+                        raw.astype(np.float32), fps=record.fps, reference=reference, device=device, stats=stats,
+                        options=params.magnify,
                     )
                 )
-            )
+            )  # fmt: skip
         limited = stats["limited"] / stats["total"] if stats.get("total") else None
         preserved = median_ssim(magnified, raw)
     except (ValueError, OSError) as err:

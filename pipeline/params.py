@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pipeline.faces import FaceParams
 from pipeline.identity import canonical_json, digest
-from pipeline.magnify import MAGNIFIERS, MagnifyParams
+from pipeline.magnify import MAGNIFIERS
+from pipeline.registry import from_dict, options_from
 from pipeline.validation import require
 
 FRAME_SETS = ("full", "cropped")
-
-
-def _from_dict(cls: type, values: dict[str, Any], where: str) -> Any:
-    """Build dataclass ``cls`` from a JSON dict: unknown keys are errors, lists become tuples."""
-    if not isinstance(values, dict):
-        raise ValueError(f"{where}: expected a JSON object, got {type(values).__name__}")
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - names)
-    if unknown:
-        raise ValueError(f"{where}: unknown parameters {unknown}")
-    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
 
 @dataclass(frozen=True)
@@ -32,16 +21,18 @@ class PreprocessParams:
 
     Attributes:
         faces: face detection / alignment / crop (``pipeline.faces.FaceParams``).
-        magnify: phase-based magnification (``pipeline.magnify.MagnifyParams``); ``alpha = 0``
-            stores the aligned frames unmagnified.
+        magnify: the magnifier's options (phase: ``pipeline.magnify.MagnifyParams``; ``alpha = 0``
+            stores the aligned frames unmagnified); a dict of its fields or None (its defaults) is turned
+            into one.
         keep_raw: also store the un-magnified aligned frames as ``/clips/<id>/raw``.
         frame_set: which frames of the release to read: ``"full"`` frames or ``"cropped"`` (the
             release's cropped ``reg_`` frames).
-        magnifier: the method, by its name in ``pipeline.magnify.MAGNIFIERS`` (``"phase"``).
+        magnifier: the method, by its name in ``pipeline.magnify.MAGNIFIERS`` (``"phase"``); its
+            options are ``magnify``.
     """
 
     faces: FaceParams = field(default_factory=FaceParams)
-    magnify: MagnifyParams = field(default_factory=MagnifyParams)
+    magnify: Any = None
     keep_raw: bool = False
     frame_set: str = "full"
     magnifier: str = "phase"
@@ -49,26 +40,16 @@ class PreprocessParams:
     def __post_init__(self) -> None:
         owner = "PreprocessParams"
         require(isinstance(self.faces, FaceParams), owner, "faces", "must be a FaceParams", self.faces)
-        require(
-            isinstance(self.magnify, MagnifyParams), owner, "magnify", "must be a MagnifyParams", self.magnify
+        names = MAGNIFIERS.names()
+        require(self.magnifier in MAGNIFIERS, owner, "magnifier", f"must be one of {names}", self.magnifier)
+        spec = MAGNIFIERS[self.magnifier]
+        object.__setattr__(
+            self, "magnify", options_from(spec.options, self.magnify, "PreprocessParams.magnify")
         )
+        spec.check(self.magnify)
         require(isinstance(self.keep_raw, bool), owner, "keep_raw", "must be True or False", self.keep_raw)
         require(
-            self.magnify.alpha >= 0,
-            "MagnifyParams",
-            "alpha",
-            "must be >= 0 for a cache build (0 = no magnification)",
-            self.magnify.alpha,
-        )
-        require(
             self.frame_set in FRAME_SETS, owner, "frame_set", f"must be one of {FRAME_SETS}", self.frame_set
-        )
-        require(
-            self.magnifier in MAGNIFIERS,
-            owner,
-            "magnifier",
-            f"must be one of {sorted(MAGNIFIERS)}",
-            self.magnifier,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -89,9 +70,8 @@ class PreprocessParams:
         if not isinstance(values, dict):
             raise ValueError(f"PreprocessParams: expected a JSON object, got {type(values).__name__}")
         values = dict(values)
-        faces = _from_dict(FaceParams, values.pop("faces", {}), "PreprocessParams.faces")
-        magnify = _from_dict(MagnifyParams, values.pop("magnify", {}), "PreprocessParams.magnify")
-        return _from_dict(cls, {**values, "faces": faces, "magnify": magnify}, "PreprocessParams")
+        faces = from_dict(FaceParams, values.pop("faces", {}), "PreprocessParams.faces")
+        return from_dict(cls, {**values, "faces": faces}, "PreprocessParams")
 
     @classmethod
     def from_json(cls, text: str) -> PreprocessParams:

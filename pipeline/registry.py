@@ -90,12 +90,14 @@ def options_from(cls: type | None, values: Any, owner: str) -> Any:
 
 
 def from_dict(cls: type, values: dict, owner: str | None = None) -> Any:
-    """``cls(**values)`` for a dataclass ``cls``, rejecting unknown keys with a ValueError that names
-    ``owner`` (default: the class), them and the known fields."""
+    """``cls(**values)`` for a dataclass ``cls`` (JSON lists as tuples), rejecting unknown keys with a
+    ValueError that names ``owner`` (default: the class), them and the known fields."""
+    if not isinstance(values, dict):
+        raise ValueError(f"{owner or cls.__name__}: expected a JSON object, got {type(values).__name__}")
     known = [f.name for f in dataclasses.fields(cls) if f.init]
     unknown = sorted(set(values) - set(known))
     if unknown:
         raise ValueError(
             f"{owner or cls.__name__}: unknown parameter(s) {unknown}; known: {', '.join(known)}"
         )
-    return cls(**values)
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})

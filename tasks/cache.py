@@ -10,10 +10,11 @@ import luigi
 
 from pipeline.build import BuildError, build_cache
 from pipeline.buildqc import clip_summary_lines, failed_qc, guarded_build, write_failed_qc
-from pipeline.datasets import frame_rates, list_datasets, load_manifest, load_spec, spec_files
+from pipeline.datasets import list_datasets, load_manifest, spec_files
 from pipeline.datasets.exclusions import qc_fields, strict_problem, summary_lines
 from pipeline.datasets.spec import EMOTIONS
 from pipeline.identity import cache_name, data_fingerprint, digest
+from pipeline.magnify import MAGNIFIERS
 from pipeline.synthetic import write_dataset
 from tasks.config import (
     PreprocessMixin,
@@ -29,32 +30,6 @@ from tasks.configfile import files_read
 from tasks.logs import quiet, running
 
 log = logging.getLogger("luigi-interface")
-
-
-def dataset_band(dataset: str, magnify):
-    """``magnify`` for ``dataset``: as it is when its temporal band lies below the Nyquist frequency of
-    every frame rate of ``dataset``; else with the band the dataset's spec declares for its frame rate
-    (``[magnify]``: CAS(ME)^2, CAS(ME)^3, SMIC-VIS/NIR), logged, and part of the cache's parameters;
-    else a ValueError naming the option and the valid range."""
-    if not magnify.bandpass or magnify.alpha == 0:
-        return magnify
-    for name, fps in frame_rates(dataset).items():
-        try:
-            magnify.check_fps(fps)
-        except ValueError:
-            band = load_spec(name).magnify_band
-            if band is not None and name == dataset:
-                log.warning(
-                    "%s (%g fps): the band %g-%g Hz is not below its Nyquist frequency (%g Hz); using the "
-                    "spec's band %g-%g Hz", dataset, fps, magnify.f_low, magnify.f_high, fps / 2, *band,
-                )  # fmt: skip
-                return dataclasses.replace(magnify, f_low=band[0], f_high=band[1])
-            raise ValueError(
-                f"--f-high {magnify.f_high}: must be below the Nyquist frequency of {name} "
-                f"({fps:g} fps / 2 = {fps / 2:g} Hz) for dataset {dataset!r} (valid: 0 <= --f-low < --f-high "
-                f"< {fps / 2:g})"
-            ) from None
-    return magnify
 
 
 class SyntheticDataset(WorkdirMixin, SyntheticMixin, luigi.Task):
@@ -111,9 +86,8 @@ class BuildDatasetCache(WorkdirMixin, PreprocessMixin, SyntheticMixin, luigi.Tas
             raise ValueError(f"--dataset {self.dataset!r} is unknown; known datasets: {', '.join(known)}")
         self.params = preprocess_params(self)
         check_processes(self.processes)
-        self.params = dataclasses.replace(
-            self.params, magnify=dataset_band(self.dataset, self.params.magnify)
-        )
+        adapt = MAGNIFIERS[self.params.magnifier].for_dataset  # e.g. the band vs the dataset's frame rates
+        self.params = dataclasses.replace(self.params, magnify=adapt(self.params.magnify, self.dataset))
         self.magnifier_device = check_device(self.magnify_device, "--magnify-device")
         root = self.dataset_root()
         if self.dataset == "synthetic" and not root:

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import dataclasses
-import typing
 
 import luigi
 
@@ -19,11 +18,20 @@ from model.recipes import RECIPES, recipe_config
 from model.registry import INPUTS, MODELS
 from pipeline.datasets import list_datasets
 from pipeline.faces import FaceParams
-from pipeline.magnify import MagnifyParams
+from pipeline.faces.registry import BACKENDS, load_builtin
+from pipeline.magnify import MAGNIFIERS
 from pipeline.params import PreprocessParams
 from pipeline.synthetic import SyntheticParams
 from tasks.configfile import describe_configuration
-from tasks.params import build_dataclass, given_options, mixin, parameter_for, parameters_of, with_options
+from tasks.params import (
+    build_dataclass,
+    entry_options,
+    given_options,
+    mixin,
+    parameters_of,
+    register_options,
+    with_options,
+)
 
 PREPROCESS_RENAME = {"frame_set": "frames"}
 
@@ -45,13 +53,21 @@ class WorkdirMixin:
         super().__init__(*args, **kwargs)
 
 
+#: ``--face-<field>`` of `FaceParams` and of every face backend's options (`pipeline.faces.registry`)
+load_builtin()
+FaceMixin = mixin("FaceMixin", parameters_of(FaceParams, "faces", prefix="face_", skip=("backend_options",)))
+register_options(FaceMixin, BACKENDS, "faces", prefix="face_")
+
+
+#: `FaceMixin`, ``--<field>`` of every magnifier's options (`pipeline.magnify.registry`) and the build's
+#: own (``--variant`` is the model's key-frame selection; the release's frame set is ``--frames``)
 PreprocessMixin = mixin(
     "PreprocessMixin",
-    parameters_of(FaceParams, "faces", prefix="face_"),
-    parameters_of(MagnifyParams, "magnify"),
-    # ``--variant`` is the model's key-frame selection; the release's frame set is ``--frames``
     parameters_of(PreprocessParams, "preprocess", skip=("faces", "magnify"), rename=PREPROCESS_RENAME),
+    bases=(FaceMixin,),
 )
+
+register_options(PreprocessMixin, MAGNIFIERS, "magnify")
 
 SyntheticMixin = mixin(
     "SyntheticMixin",
@@ -83,23 +99,8 @@ TrainMixin = mixin(
 )
 
 
-def _add_options(entry) -> None:
-    """Make the options of a registered model, input kind or protocol options of the training tasks
-    (``--<field>``, ``[train] <field>``), once per name: a plug-in registered after ``tasks`` is
-    imported (``luigi --module my_plugin``) gets its options too."""
-    if entry.options is None:
-        return
-    hints = typing.get_type_hints(entry.options)
-    for field in dataclasses.fields(entry.options):
-        if not hasattr(TrainMixin, field.name):
-            help_text = f"{entry.options.__name__}.{field.name} ({entry.name})"
-            option = parameter_for(hints[field.name], None, "train", field.name, help_text, given_only=True)
-            setattr(TrainMixin, field.name, option)
-            option.__set_name__(TrainMixin, field.name)  # as class creation does for the others
-
-
 for _registry in (MODELS, INPUTS, PROTOCOLS):
-    _registry.on_register(_add_options)
+    register_options(TrainMixin, _registry, "train")
 
 
 def train_options() -> dict[str, str]:
@@ -110,15 +111,29 @@ def train_options() -> dict[str, str]:
     return shared | {name: cls.__name__ for name, cls in option_names().items()}
 
 
+def face_params(task: luigi.Task) -> FaceParams:
+    """The validated ``FaceParams`` of a task carrying ``FaceMixin``, its backend's options included."""
+    backend = BACKENDS.get(task.face_backend) if task.face_backend in BACKENDS else None
+    options = entry_options(task, backend.options, "face_") if backend else None
+    spelling = {backend.options.__name__: ("face_", None)} if backend and backend.options else {}
+    return build_dataclass(task, FaceParams, prefix="face_", nested=spelling, backend_options=options)
+
+
 def preprocess_params(task: luigi.Task) -> PreprocessParams:
-    """The validated ``PreprocessParams`` of a task carrying ``PreprocessMixin``."""
+    """The validated ``PreprocessParams`` of a task carrying ``PreprocessMixin``: the faces and the
+    chosen magnifier's options."""
+    magnifier = MAGNIFIERS.get(task.magnifier) if task.magnifier in MAGNIFIERS else None
+    options = entry_options(task, magnifier.options) if magnifier else None
+    nested = {"FaceParams": ("face_", None)}
+    if magnifier and magnifier.options:
+        nested[magnifier.options.__name__] = ("", None)
     return build_dataclass(
         task,
         PreprocessParams,
         rename=PREPROCESS_RENAME,
-        nested={"MagnifyParams": ("", None), "FaceParams": ("face_", None)},
-        faces=build_dataclass(task, FaceParams, prefix="face_"),
-        magnify=build_dataclass(task, MagnifyParams),
+        nested=nested,
+        faces=face_params(task),
+        magnify=options,
     )
 
 

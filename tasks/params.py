@@ -220,12 +220,43 @@ def _finite(task: luigi.Task, attribute: str, owner_field: str, value: Any) -> A
     return value
 
 
-def mixin(name: str, *groups: dict) -> type:
-    """A plain class carrying the given Luigi parameters, to be mixed into tasks."""
+def register_options(target: type, registry, section: str, prefix: str = "") -> None:
+    """Give ``target`` (a task mixin) the options of every entry of ``registry`` (models, protocols,
+    face backends, magnifiers: `pipeline.registry.Registry`), now and when one is registered later (a
+    plug-in module loaded with ``luigi --module``): ``--<prefix><field>`` and ``[section] <field>``,
+    given-only (an entry's own default holds when not given; `entry_options`). An option name shared by
+    entries is one option."""
+
+    def add(entry) -> None:
+        if entry.options is None:
+            return
+        hints = typing.get_type_hints(entry.options)
+        for field in dataclasses.fields(entry.options):
+            attribute = prefix + field.name
+            if hasattr(target, attribute):
+                continue
+            help_text = f"{entry.options.__name__}.{field.name} ({registry.kind} {entry.name})"
+            option = parameter_for(hints[field.name], None, section, field.name, help_text, given_only=True)
+            setattr(target, attribute, option)
+            option.__set_name__(target, attribute)  # as class creation does for the others
+
+    registry.on_register(add)
+
+
+def entry_options(task: luigi.Task, options: type | None, prefix: str = "") -> dict[str, Any]:
+    """The fields of an entry's ``options`` dataclass that the task's options set (`register_options`)."""
+    if options is None:
+        return {}
+    owners = {prefix + f.name: options.__name__ for f in dataclasses.fields(options)}
+    return {name[len(prefix) :]: value for name, value in given_options(task, owners).items()}
+
+
+def mixin(name: str, *groups: dict, bases: tuple[type, ...] = ()) -> type:
+    """A plain class (subclassing ``bases``) carrying the given Luigi parameters, to be mixed into tasks."""
     attrs: dict[str, Any] = {}
     for group in groups:
         clash = attrs.keys() & group.keys()
         if clash:
             raise TypeError(f"{name}: parameter names defined twice: {sorted(clash)}")
         attrs.update(group)
-    return type(name, (), attrs)
+    return type(name, bases, attrs)

@@ -23,10 +23,9 @@ from pipeline.faceimages import (
     sample_per_class,
     write_face_file,
 )
-from pipeline.faces import FaceParams
 from pipeline.identity import digest, file_sha256
 from pipeline.synthetic.macro import write_pretrain_set
-from tasks.config import WorkdirMixin, check_processes
+from tasks.config import FaceMixin, WorkdirMixin, check_processes, face_params
 from tasks.logs import quiet, running
 from tasks.params import build_dataclass, mixin, parameters_of
 
@@ -53,7 +52,7 @@ PretrainMixin = mixin(
         ),
     },
     parameters_of(PretrainParams, "pretrain", prefix="pretrain_"),
-    parameters_of(FaceParams, "faces", prefix="face_"),
+    bases=(FaceMixin,),
 )
 
 
@@ -97,7 +96,7 @@ class PretrainFaces(WorkdirMixin, PretrainMixin, luigi.Task):
             raise ValueError("--pretrain-images: give a folder of labelled face images, or 'builtin'")
         check_processes(self.processes)
         self.params = pretrain_params(self)
-        self.faces = build_dataclass(self, FaceParams, prefix="face_")
+        self.faces = face_params(self)
         self.spec = load_image_spec("affectnet")
         self.selection = None
         if not self.builtin:

@@ -383,7 +383,7 @@ def load_spec(name_or_path: str | os.PathLike) -> DatasetSpec:
 
 def _band(table: dict | None, where: Path) -> tuple[float, float] | None:
     """``[magnify] f_low, f_high`` of a spec: the temporal band used when the configured one does not fit
-    the dataset's frame rate (`tasks.cache.dataset_band`)."""
+    the dataset's frame rate (`pipeline.magnify.registry.phase_for_dataset`)."""
     if table is None:
         return None
     try:

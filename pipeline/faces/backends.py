@@ -17,12 +17,19 @@ import importlib.util
 import inspect
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from pipeline.faces.registry import BACKENDS, BackendSpec
+from pipeline.validation import require
+
 from .models import MMOD_DETECTOR, PREDICTOR_68, dlib_model_path
-from .params import FaceParams
+
+if TYPE_CHECKING:
+    from .params import FaceParams
+
+DETECTORS = ("hog", "cnn")
 
 Box = tuple[float, float, float, float]  # left, top, right, bottom (pixels)
 
@@ -163,22 +170,66 @@ class FanBackend:
         return np.asarray(points[0][:, :2], dtype=np.float64)
 
 
+@dataclass(frozen=True)
+class DlibOptions:
+    """What only the dlib backend reads.
+
+    Attributes:
+        detector: ``"hog"`` (frontal HOG, default) or ``"cnn"`` (MMOD).
+        predictor_path: user-given dlib 68-point shape predictor file (default: the
+            face-recognition-models wheel).
+        detector_path: user-given dlib MMOD detector file (``detector="cnn"`` only).
+        upsample: how many times dlib upsamples the image before detecting (0 finds faces larger than
+            about 80 px; when nothing is found the frame is searched again with one more upsampling).
+    """
+
+    detector: str = "hog"
+    predictor_path: str | None = None
+    detector_path: str | None = None
+    upsample: int = 0
+
+    def __post_init__(self) -> None:
+        require(
+            self.detector in DETECTORS,
+            "DlibOptions",
+            "detector",
+            f"must be one of {DETECTORS}",
+            self.detector,
+        )
+        ok = isinstance(self.upsample, int) and not isinstance(self.upsample, bool) and self.upsample >= 0
+        require(ok, "DlibOptions", "upsample", "must be an integer >= 0", self.upsample)
+        require(
+            self.detector_path is None or self.detector == "cnn",
+            "DlibOptions",
+            "detector_path",
+            "must be empty unless detector='cnn' (only the MMOD detector reads a file)",
+            self.detector_path,
+        )
+
+
+@dataclass(frozen=True)
+class FanOptions:
+    """What only the FAN backend reads: the torch ``device`` it runs on."""
+
+    device: str = "cpu"
+
+
 @functools.lru_cache(maxsize=4)
-def _cached_backend(
-    backend: str, detector: str, predictor: str | None, det_path: str | None, upsample: int, device: str
-) -> LandmarkBackend:
-    if backend == "fan":
-        return FanBackend(device)
-    return DlibBackend(detector, predictor, det_path, upsample)
+def _cached_backend(backend: str, options) -> LandmarkBackend:
+    return BACKENDS[backend].make(options)
 
 
 def get_backend(params: FaceParams) -> LandmarkBackend:
     """The backend described by ``params``, built once per process."""
-    return _cached_backend(
-        params.backend,
-        params.detector,
-        params.predictor_path,
-        params.detector_path,
-        params.upsample,
-        params.device,
+    return _cached_backend(params.backend, params.backend_options)
+
+
+BACKENDS.register(
+    BackendSpec(
+        "dlib",
+        DlibOptions,
+        lambda o: DlibBackend(o.detector, o.predictor_path, o.detector_path, o.upsample),
+        "dlib HOG (or MMOD CNN) detector + 68-point shape predictor",
     )
+)
+BACKENDS.register(BackendSpec("fan", FanOptions, lambda o: FanBackend(o.device), "face-alignment FAN + S3FD"))

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from pipeline.faces.registry import BACKENDS, load_builtin
+from pipeline.registry import options_from
 from pipeline.validation import ParamError, require
 
-BACKENDS = ("dlib", "fan")
-DETECTORS = ("hog", "cnn")
 LANDMARK_SOURCES = ("onset", "median")
 MODES = ("clip", "track", "none")
 FALLBACKS = ("skip", "center")
@@ -18,13 +19,8 @@ class FaceParams:
     """How faces are found, aligned and cropped.
 
     Attributes:
-        backend: ``"dlib"`` (default) or ``"fan"`` (face-alignment, optional dependency).
-        detector: dlib detector, ``"hog"`` (frontal HOG, default) or ``"cnn"`` (MMOD).
-        predictor_path: user-given dlib 68-point shape predictor file (default: the
-            face-recognition-models wheel).
-        detector_path: user-given dlib MMOD detector file (``detector="cnn"`` only).
-        upsample: how many times dlib upsamples the image before detecting (0 finds faces larger than
-            about 80 px; when nothing is found the frame is searched again with one more upsampling).
+        backend: the face backend (`pipeline.faces.registry.BACKENDS`): ``"dlib"`` (default) or
+            ``"fan"`` (face-alignment, optional dependency); its options are ``backend_options``.
         size: side of the square output crop in pixels.
         margin: fraction of ``size`` left free around the canonical face box on each side.
         forehead: how far the canonical face box extends above the eyebrows, in inter-ocular
@@ -42,17 +38,14 @@ class FaceParams:
         search_frames: how many frames after the reference frame are tried when it has no face.
         fallback: what happens when no face is found: ``"skip"`` raises ``FaceNotFoundError``,
             ``"center"`` crops the centre of the frame; both are recorded in the QC dict.
-        device: torch device of the FAN backend.
         qc_motion: measure the residual inter-frame motion of the aligned crops for the QC dict.
         qc_face_frames: how many frames, spread over the clip, the face is detected again on, to
             flag clips where it is lost and to measure the landmark drift (0: no check).
+        backend_options: the backend's options dataclass (`pipeline.faces.backends.DlibOptions`,
+            ``FanOptions``); a dict of its fields or None (its defaults) is turned into one.
     """
 
     backend: str = "dlib"
-    detector: str = "hog"
-    predictor_path: str | None = None
-    detector_path: str | None = None
-    upsample: int = 0
     size: int = 128
     margin: float = 0.05
     forehead: float = 0.4
@@ -62,14 +55,24 @@ class FaceParams:
     track_sigma: float = 2.0
     search_frames: int = 10
     fallback: str = "skip"
-    device: str = "cpu"
     qc_motion: bool = True
     qc_face_frames: int = 4
+    backend_options: Any = None
 
     def __post_init__(self) -> None:
+        load_builtin()
+        require(
+            self.backend in BACKENDS,
+            "FaceParams",
+            "backend",
+            f"must be one of {BACKENDS.names()}",
+            self.backend,
+        )
+        options = options_from(
+            BACKENDS[self.backend].options, self.backend_options, "FaceParams.backend_options"
+        )
+        object.__setattr__(self, "backend_options", options)
         choices = {
-            "backend": BACKENDS,
-            "detector": DETECTORS,
             "landmark_source": LANDMARK_SOURCES,
             "mode": MODES,
             "fallback": FALLBACKS,
@@ -80,7 +83,6 @@ class FaceParams:
         for name, low in (
             ("size", 16),
             ("median_frames", 1),
-            ("upsample", 0),
             ("search_frames", 0),
             ("qc_face_frames", 0),
         ):
@@ -90,10 +92,3 @@ class FaceParams:
         require(0.0 <= self.margin < 0.5, "FaceParams", "margin", "must be in [0, 0.5)", self.margin)
         require(0.0 <= self.forehead <= 2.0, "FaceParams", "forehead", "must be in [0, 2]", self.forehead)
         require(self.track_sigma >= 0.0, "FaceParams", "track_sigma", "must be >= 0", self.track_sigma)
-        require(
-            self.detector_path is None or self.detector == "cnn",
-            "FaceParams",
-            "detector_path",
-            "must be empty unless detector='cnn' (only the MMOD detector reads a file)",
-            self.detector_path,
-        )

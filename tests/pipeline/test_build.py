@@ -22,6 +22,7 @@ from pipeline.build import BuildError, build_cache, staging_dir
 from pipeline.datasets import load_manifest
 from pipeline.faces import FaceParams
 from pipeline.magnify import MAGNIFIERS, MagnifyParams
+from pipeline.magnify.registry import MagnifierSpec
 from pipeline.params import PreprocessParams
 from pipeline.store import ClipDataset, open_cache
 from pipeline.synthetic import SyntheticParams, write_dataset
@@ -178,11 +179,11 @@ def test_a_clip_whose_face_leaves_is_flagged_or_fails_the_strict_build(tree, tmp
 def test_the_build_calls_the_magnifier_named_in_the_parameters(tree, tmp_path, monkeypatch):
     calls = []
 
-    def flat(frames, *, fps, reference, device, stats, **settings):
-        calls.append((fps, reference, device, settings["alpha"]))
+    def flat(frames, *, fps, reference, device, stats, options):
+        calls.append((fps, reference, device, options.alpha))
         return np.full(frames.shape, 128.0, np.float32)
 
-    monkeypatch.setitem(MAGNIFIERS, "flat", flat)
+    monkeypatch.setitem(MAGNIFIERS._entries, "flat", MagnifierSpec("flat", MagnifyParams, flat))
     manifest = load_manifest("synthetic", tree)
     params = dataclasses.replace(small_params(keep_raw=False), magnifier="flat")
     reports = []

@@ -46,7 +46,7 @@ def test_validation_names_the_parameter():
         PreprocessParams(keep_raw="yes")
     with pytest.raises(ValueError, match="PreprocessParams.faces"):
         PreprocessParams(faces={"size": 64})
-    with pytest.raises(ValueError, match=r"PreprocessParams.magnify: unknown parameters \['bogus'\]"):
+    with pytest.raises(ValueError, match=r"PreprocessParams.magnify: unknown parameter\(s\) \['bogus'\]"):
         PreprocessParams.from_dict({"magnify": {"bogus": 1}})
     with pytest.raises(ValueError, match="FaceParams.size"):
         PreprocessParams.from_dict({"faces": {"size": 4}})

@@ -351,7 +351,7 @@ def test_cnn_detector_gives_the_same_crop(tmp_path):
     small[:, 35:285] = face_canvas()[90:330, 200:450]
     paths = write_clip(tmp_path / "cnn", [small])
     hog = align_clip(paths, FaceParams(size=64))
-    cnn = align_clip(paths, FaceParams(size=64, detector="cnn"))
+    cnn = align_clip(paths, FaceParams(size=64, backend_options={"detector": "cnn"}))
     assert cnn.qc.backend == "dlib-cnn" and cnn.qc.n_faces == 1
     assert corr(hog.frames[0], cnn.frames[0]) > 0.95
 

@@ -155,10 +155,13 @@ def test_build_dataset_cache_with_every_preprocessing_option(synthetic_root, tmp
     assert params["faces"] == {
         **params["faces"],
         "size": 64,
-        "detector": "hog",
         "backend": "dlib",
         "mode": "clip",
     }
+    # the backend's own options, nested: another backend's options do not rename this cache
+    assert params["faces"]["backend_options"] == {
+        "detector": "hog", "predictor_path": None, "detector_path": None, "upsample": 0,
+    }  # fmt: skip
     assert params["magnify"] == {
         **params["magnify"], "alpha": 5.0, "f_low": 1.0, "f_high": 40.0, "pyramid": "octave",
         "temporal_filter": "ideal", "sigma": 1.0, "attenuate": True, "phase_bound": 1.0,

@@ -15,7 +15,7 @@ import luigi
 import pytest
 
 from tasks import BuildDatasetCache, TrainLOSO
-from tasks.config import PreprocessMixin, SyntheticMixin, TrainMixin, WorkdirMixin
+from tasks.config import FaceMixin, PreprocessMixin, SyntheticMixin, TrainMixin, WorkdirMixin
 from tests.model.conftest import write_blob_cache
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,13 +38,13 @@ def run_luigi(*tasks: luigi.Task) -> luigi.execution_summary.LuigiRunResult:
 
 def test_parameter_names_are_unique_across_groups():
     names = []
-    for group in (WorkdirMixin, PreprocessMixin, SyntheticMixin, TrainMixin):
+    for group in (WorkdirMixin, FaceMixin, PreprocessMixin, SyntheticMixin, TrainMixin):
         names += [n for n in vars(group) if isinstance(vars(group)[n], luigi.Parameter)]
     assert len(names) == len(set(names))
     assert {"workdir", "epochs", "protocol", "variant", "device", "seed", "batch_size", "input_size"} <= set(
         names
     )
-    assert {"alpha", "face_size", "frames", "synthetic_subjects"} <= set(names)
+    assert {"alpha", "face_size", "face_detector", "frames", "synthetic_subjects"} <= set(names)
 
 
 @pytest.mark.parametrize(
