@@ -2,8 +2,8 @@
 
 A backend entry owns its options dataclass (the settings only it reads, e.g. dlib's detector and model
 files, FAN's device), so a new backend's options never rename a cache built with another one; its
-``make(options)`` returns an object with ``detect(gray) -> list[Face]`` and ``landmarks(gray, box) ->
-(68, 2)`` (`pipeline.faces.backends.LandmarkBackend`). The built-in ``dlib`` and ``fan`` are in
+``make(options)`` returns an object with a ``name`` (recorded in the QC), ``detect(gray) -> list[Face]``
+and ``landmarks(gray, box) -> (68, 2)`` (`pipeline.faces.backends.LandmarkBackend`). The built-in ``dlib`` and ``fan`` are in
 `pipeline.faces.backends`; another is one file ending in ``BACKENDS.register(BackendSpec(...))``.
 """
 
