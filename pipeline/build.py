@@ -8,6 +8,7 @@ and the staging folder is removed afterwards.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -366,8 +367,6 @@ def build_cache(
     Returns a :class:`BuildSummary`. Raises :class:`BuildError` in strict mode when clips failed
     or were flagged, or when no clip could be processed.
     """
-    from pipeline.faces.qc import write_landmark_montage, write_reference_montage
-    from pipeline.magnify import write_strip
     from pipeline.store import CacheWriter
 
     start = time.perf_counter()
@@ -384,10 +383,41 @@ def build_cache(
     _prepare_staging(staging, manifest.dataset, params)
     todo = [r for r in rows if not staged_is_current(staged_path(staging, r.sample_id), r)]
     reused = len(rows) - len(todo)
-
     desc = f"{manifest.dataset} clips"
     with Progress(desc, len(rows), initial=reused, unit="clip", quiet=not progress, report=report) as bar:
         failed = _run_clips(todo, Path(manifest.root), params, staging, workers, device, bar)
+    failed = _settle_failures(manifest, params, rows, staging, failed, strict, qc_dir, provenance)
+    done = [r for r in rows if r.sample_id not in failed]
+    writer = functools.partial(
+        CacheWriter, out_path, dataset=manifest.dataset, params=params.to_dict(), classes=list(manifest.classes),
+        compression=compression, data_fingerprint=data_fingerprint, grouping=manifest.grouping,
+    )  # fmt: skip
+    metas = _pack(writer, done, staging, params.keep_raw, qc_dir, strips, landmark_rows,
+                  lambda metas: _write_qc(qc_dir, manifest, params, metas, failed, provenance))  # fmt: skip
+    shutil.rmtree(staging, ignore_errors=True)
+    summary = BuildSummary(
+        out_path=out_path,
+        qc_dir=qc_dir,
+        written=len(done),
+        processed=len(todo),
+        reused=reused,
+        failed=failed,
+        seconds=round(time.perf_counter() - start, 2),
+    )
+    damaged = sorted(sid for sid, m in metas.items() if m["magnify"]["ssim_median"] < DAMAGE_SSIM)
+    if damaged:
+        log.warning(
+            "%s: %d clip(s) with median SSIM(magnified, un-magnified) below %.1f (see qc.json): %s",
+            manifest.dataset, len(damaged), DAMAGE_SSIM, ", ".join(damaged),
+        )  # fmt: skip
+    log.info("%s: %s", out_path, summary)
+    return summary
+
+
+def _settle_failures(manifest, params, rows, staging, failed, strict, qc_dir, provenance) -> dict[str, str]:
+    """Log the failed and the flagged clips (lost faces); in strict mode a flagged clip counts as failed.
+    A strict build with failures, or one where every clip failed, writes a failed qc.json and raises
+    :class:`BuildError` listing them by reason; returns ``{sample_id: reason}`` of the clips left out."""
     for sid, err in failed.items():
         log.warning("%s: clip %s failed: %s", manifest.dataset, sid, err)
     flagged = _flagged_clips(rows, staging, failed)
@@ -412,19 +442,19 @@ def build_cache(
         log.warning(
             "%s: %d clip(s) left out; by reason:\n%s", manifest.dataset, len(failed), failure_summary(failed)
         )
-    done = [r for r in rows if r.sample_id not in failed]
+    return failed
+
+
+def _pack(writer, done, staging, keep_raw, qc_dir, strips, landmark_rows, write_qc) -> dict[str, dict]:
+    """Write the staged clips ``done`` into the cache (``writer()`` opens it; renamed into place when it
+    closes), the raw-vs-magnified strips of the first ``strips`` clips, ``write_qc(metas)`` and the
+    reference and landmark montages, before the file is closed; returns each clip's staged meta."""
+    from pipeline.faces.qc import write_landmark_montage, write_reference_montage
+    from pipeline.magnify import write_strip
 
     metas: dict[str, dict[str, Any]] = {}
     crops, labels, landmark_frames = [], [], []
-    with CacheWriter(
-        out_path,
-        dataset=manifest.dataset,
-        params=params.to_dict(),
-        classes=list(manifest.classes),
-        compression=compression,
-        data_fingerprint=data_fingerprint,
-        grouping=manifest.grouping,
-    ) as writer:
+    with writer() as cache:
         for i, record in enumerate(done):
             with np.load(staged_path(staging, record.sample_id)) as staged:
                 meta = json.loads(str(staged["meta"]))
@@ -436,53 +466,35 @@ def build_cache(
                     )
             metas[record.sample_id] = meta
             labels.append(record.sample_id.rsplit("/", 1)[-1])
-            onset, offset = record.index_of(record.onset), record.index_of(record.offset)
-            apex = record.index_of(record.apex) if record.apex >= 0 else -1
-            writer.add_clip(
-                record.sample_id,
-                frames,
-                subject=record.subject,
-                label=record.label,
-                label_name=record.label_name,
-                onset=onset,
-                apex=apex,
-                offset=offset,
-                fps=record.fps,
-                source=record.clip,
-                raw=raw if params.keep_raw else None,
-                part=record.dataset,
-                onset_frame=record.onset,
-                apex_frame=record.apex,
-                offset_frame=record.offset,
-                emotion=record.emotion,
-                action_units=" ".join(record.action_units),
-            )
+            _add_clip(cache, record, frames, raw if keep_raw else None)
             if i < strips:
                 write_strip(qc_dir / f"strip-{record.sample_id.replace('/', '_')}.png", raw, frames)
-        _write_qc(qc_dir, manifest, params, metas, failed, provenance)
-        write_reference_montage(
-            crops,
-            [FaceQC.from_dict(metas[r.sample_id]["face"]) for r in done],
-            qc_dir / "reference_montage.png",
-            labels,
-        )
+        write_qc(metas)
+        faces = [FaceQC.from_dict(metas[r.sample_id]["face"]) for r in done]
+        write_reference_montage(crops, faces, qc_dir / "reference_montage.png", labels)
         if landmark_frames:
             write_landmark_montage(*map(list, zip(*landmark_frames)), qc_dir / "landmarks.png")
-    shutil.rmtree(staging, ignore_errors=True)
-    summary = BuildSummary(
-        out_path=out_path,
-        qc_dir=qc_dir,
-        written=len(done),
-        processed=len(todo),
-        reused=reused,
-        failed=failed,
-        seconds=round(time.perf_counter() - start, 2),
+    return metas
+
+
+def _add_clip(writer, record: ClipRecord, frames: np.ndarray, raw: np.ndarray | None) -> None:
+    """One clip into the cache: frame indices of its onset, apex (-1: unknown) and offset, and its record."""
+    writer.add_clip(
+        record.sample_id,
+        frames,
+        subject=record.subject,
+        label=record.label,
+        label_name=record.label_name,
+        onset=record.index_of(record.onset),
+        apex=record.index_of(record.apex) if record.apex >= 0 else -1,
+        offset=record.index_of(record.offset),
+        fps=record.fps,
+        source=record.clip,
+        raw=raw,
+        part=record.dataset,
+        onset_frame=record.onset,
+        apex_frame=record.apex,
+        offset_frame=record.offset,
+        emotion=record.emotion,
+        action_units=" ".join(record.action_units),
     )
-    damaged = sorted(sid for sid, m in metas.items() if m["magnify"]["ssim_median"] < DAMAGE_SSIM)
-    if damaged:
-        log.warning(
-            "%s: %d clip(s) with median SSIM(magnified, un-magnified) below %.1f (see qc.json): %s",
-            manifest.dataset, len(damaged), DAMAGE_SSIM, ", ".join(damaged),
-        )  # fmt: skip
-    log.info("%s: %s", out_path, summary)
-    return summary
