@@ -32,7 +32,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pandas as pd
-from study.probe import probe_cache
+from study_probe.probe import probe_cache
 
 from model.config import TrainConfig
 from model.loso import run_loso

@@ -1,0 +1,1 @@
+"""Helpers of ``benchmarks/study.py`` (the linear probe on a cache)."""
