@@ -17,25 +17,21 @@ import re
 import shutil
 import time
 import zipfile
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import numpy as np
 
-from pipeline.atomic import atomic_path, write_text
+from pipeline.atomic import write_text
 from pipeline.datasets import ClipRecord, Manifest
 from pipeline.faces.qc import face_summary
 from pipeline.faces.record import FaceQC
 from pipeline.params import PreprocessParams
 from pipeline.progress import Progress, Report
+from pipeline.staging import prepare_staging, run_units, save_unit, staging_dir, unit_path
 
 log = logging.getLogger(__name__)
-
-STAGING_META = "params.json"
 
 
 class BuildError(RuntimeError):
@@ -58,17 +54,6 @@ class BuildSummary:
         d = asdict(self)
         d["out_path"], d["qc_dir"] = str(self.out_path), str(self.qc_dir)
         return d
-
-
-def staging_dir(out_path: str | os.PathLike) -> Path:
-    """Folder of per-clip intermediate results of a build of ``out_path``."""
-    out_path = Path(out_path)
-    return out_path.with_name(out_path.name + ".staging")
-
-
-def staged_path(staging: Path, sample_id: str) -> Path:
-    """Intermediate file of one clip (the sample id, percent-encoded into one file name)."""
-    return staging / (quote(sample_id, safe="") + ".npz")
 
 
 def record_fingerprint(record: ClipRecord) -> str:
@@ -162,28 +147,8 @@ def process_clip(
     }
     if aligned.reference_frame is not None:
         arrays["reference_frame"] = aligned.reference_frame
-    with atomic_path(staged) as tmp, open(tmp, "wb") as handle:
-        np.savez_compressed(handle, **arrays)
+    save_unit(staged, arrays)
     return {"sample_id": record.sample_id, "ok": True, "seconds": meta["seconds"]}
-
-
-def _init_worker() -> None:
-    import cv2
-    import torch
-
-    torch.set_num_threads(1)
-    cv2.setNumThreads(1)
-
-
-def _prepare_staging(staging: Path, dataset: str, params: PreprocessParams) -> None:
-    """Create the staging folder; discard it when it holds clips staged with other parameters."""
-    meta = json.dumps({"dataset": dataset, "params": params.to_dict()}, sort_keys=True)
-    marker = staging / STAGING_META
-    if staging.exists() and (not marker.is_file() or marker.read_text() != meta):
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True, exist_ok=True)
-    if not marker.is_file():
-        write_text(marker, meta)
 
 
 def _run_clips(
@@ -195,32 +160,16 @@ def _run_clips(
     device: str | None,
     progress: Progress,
 ) -> dict[str, str]:
-    """Process ``todo`` (in process when ``workers <= 1``), at most ``2 * workers`` clips in flight."""
+    """Process ``todo`` into ``staging`` (`pipeline.staging.run_units`); returns the failed clips' errors."""
     failed: dict[str, str] = {}
 
-    def collect(result: dict[str, Any]) -> None:
+    def collect(job: tuple, result: dict[str, Any]) -> None:
         if not result["ok"]:
             failed[result["sample_id"]] = result["error"]
         progress.update(1, note=f"{len(failed)} failed")
 
-    if workers <= 1:
-        for record in todo:
-            collect(process_clip(record, root, params, staged_path(staging, record.sample_id), device))
-        return failed
-    pending: set[Future] = set()
-    queue = iter(todo)
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker) as pool:
-        while True:
-            for record in queue:
-                staged = staged_path(staging, record.sample_id)
-                pending.add(pool.submit(process_clip, record, root, params, staged, device))
-                if len(pending) >= 2 * workers:
-                    break
-            if not pending:
-                break
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                collect(future.result())
+    jobs = ((record, root, params, unit_path(staging, record.sample_id), device) for record in todo)
+    run_units(process_clip, jobs, workers, collect)
     return failed
 
 
@@ -244,7 +193,7 @@ def _flagged_clips(rows: list[ClipRecord], staging: Path, failed: dict[str, str]
     for record in rows:
         if record.sample_id in failed:
             continue
-        with np.load(staged_path(staging, record.sample_id)) as staged:
+        with np.load(unit_path(staging, record.sample_id)) as staged:
             face = FaceQC.from_dict(json.loads(str(staged["meta"]))["face"])
         if face.face_lost_frames:
             flagged[record.sample_id] = (
@@ -379,9 +328,10 @@ def build_cache(
     qc_dir.mkdir(parents=True, exist_ok=True)
     for stale in out_path.parent.glob(f".{out_path.name}.*.partial"):  # left by a killed packing step
         stale.unlink(missing_ok=True)
-    staging = staging_dir(out_path)
-    _prepare_staging(staging, manifest.dataset, params)
-    todo = [r for r in rows if not staged_is_current(staged_path(staging, r.sample_id), r)]
+    staging = prepare_staging(
+        staging_dir(out_path), {"dataset": manifest.dataset, "params": params.to_dict()}
+    )
+    todo = [r for r in rows if not staged_is_current(unit_path(staging, r.sample_id), r)]
     reused = len(rows) - len(todo)
     desc = f"{manifest.dataset} clips"
     with Progress(desc, len(rows), initial=reused, unit="clip", quiet=not progress, report=report) as bar:
@@ -456,7 +406,7 @@ def _pack(writer, done, staging, keep_raw, qc_dir, strips, landmark_rows, write_
     crops, labels, landmark_frames = [], [], []
     with writer() as cache:
         for i, record in enumerate(done):
-            with np.load(staged_path(staging, record.sample_id)) as staged:
+            with np.load(unit_path(staging, record.sample_id)) as staged:
                 meta = json.loads(str(staged["meta"]))
                 frames, raw = staged["frames"], staged["raw"]
                 crops.append(staged["reference_crop"])

@@ -8,7 +8,7 @@ Layout (HDF5): root attributes ``format`` (``me-flow``), ``format_version``, ``s
 else why the middle frame was used: `pipeline.flow.compute.apex_rule`).
 
 `compute_flow_file` works in shards of clips, each written atomically beside the output (in
-``<output>.parts/``) by a pool of worker processes: an interrupted computation resumes from the
+``<output>.staging/``, `pipeline.staging`) by a pool of worker processes: an interrupted computation resumes from the
 shards it finished. The output is written atomically from the shards, which are then removed.
 """
 
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import multiprocessing
 import os
 import shutil
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ import numpy as np
 
 from pipeline.atomic import atomic_path
 from pipeline.progress import Progress, Report
+from pipeline.staging import prepare_staging, run_units, save_unit, staging_dir, unit_path
 from pipeline.store import CacheInfo, ClipInfo, clip_key, open_cache
 
 from .compute import FlowParams, TVL1Params, apex_rule, flow_apex, onset_apex_flow
@@ -66,10 +66,11 @@ def flow_identity(params: FlowParams) -> dict:
     return {**params.to_dict(), "apex_rule": APEX_RULE}
 
 
-def _shard_flows(task: tuple[str, list[tuple[int, ClipInfo]], FlowParams, str]) -> dict[str, np.ndarray]:
-    """Worker: the flows of the ``(index, clip)`` pairs ``task[1]`` of cache ``task[0]`` (one OpenCV
-    thread: the same bytes for any number of worker processes)."""
-    cache_path, clips, params, source = task
+def _shard_flows(
+    k: int, cache_path: str, clips: list[tuple[int, ClipInfo]], params: FlowParams, source: str
+) -> dict[str, np.ndarray]:
+    """Worker: the flows of the ``(index, clip)`` pairs ``clips`` (shard ``k``) of cache ``cache_path``
+    (one OpenCV thread: the same bytes for any number of worker processes)."""
     cv2.setNumThreads(1)
     out = {}
     with h5py.File(cache_path, "r") as f:
@@ -106,54 +107,29 @@ def compute_flow_file(
         raise FlowError(
             f"{cache_path}: flow of the raw frames requested but the cache was built without keep_raw"
         )
-    parts = out_path.with_name(out_path.name + ".parts")
-    parts.mkdir(parents=True, exist_ok=True)
-    stamp = {
-        "source_content_hash": info.content_hash,
-        "params": flow_identity(params),
-        "source": source,
-        "shard": shard_size,
-    }
-    stamp_file = parts / "stamp.json"
-    if stamp_file.exists() and json.loads(stamp_file.read_text()) != stamp:
-        shutil.rmtree(parts)  # shards of another cache or other parameters under this name
-        parts.mkdir(parents=True)
-    stamp_file.write_text(json.dumps(stamp))
+    stamp = {"source_content_hash": info.content_hash, "params": flow_identity(params), "source": source,
+             "shard": shard_size}  # fmt: skip
+    parts = prepare_staging(staging_dir(out_path), stamp)  # shards of other data or parameters: discarded
     shards = [
         list(range(s, min(s + shard_size, len(info.clips)))) for s in range(0, len(info.clips), shard_size)
     ]
-    todo = [k for k in range(len(shards)) if not (parts / f"part-{k:05d}.npz").exists()]
+    todo = [k for k in range(len(shards)) if not unit_path(parts, f"part-{k:05d}").exists()]
     if len(todo) < len(shards):
         log.info(
             "%s: resuming, %d of %d shards already computed", out_path, len(shards) - len(todo), len(shards)
         )
-    jobs = [(str(cache_path), [(i, info.clips[i]) for i in shards[k]], params, source) for k in todo]
+    jobs = [(k, str(cache_path), [(i, info.clips[i]) for i in shards[k]], params, source) for k in todo]
     desc, done = f"flow {info.dataset}", len(shards) - len(todo)
-    bar = Progress(desc, len(shards), initial=done, unit="shard", quiet=not progress, report=report)
-    with _pool(processes) as pool, bar:
-        results = pool.imap(_shard_flows, jobs) if pool else map(_shard_flows, jobs)
-        for k, flows in zip(todo, results):
-            with atomic_path(parts / f"part-{k:05d}.npz") as tmp:
-                with open(tmp, "wb") as handle:
-                    np.savez(handle, **flows)
+    with Progress(desc, len(shards), initial=done, unit="shard", quiet=not progress, report=report) as bar:
+
+        def save(job: tuple, flows: dict[str, np.ndarray]) -> None:
+            save_unit(unit_path(parts, f"part-{job[0]:05d}"), flows, compress=False)
             bar.update(1)
+
+        run_units(_shard_flows, jobs, processes, save)
     _write(info, parts, shards, out_path, params, source)
     shutil.rmtree(parts)
     return open_flow(out_path, info)
-
-
-class _NoPool:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
-
-
-def _pool(processes: int):
-    if processes <= 1:
-        return _NoPool()
-    return multiprocessing.get_context("spawn").Pool(processes)
 
 
 def _write(
@@ -168,7 +144,7 @@ def _write(
         f.attrs["source"] = source
         clips = f.create_group("clips")
         for k, indices in enumerate(shards):
-            with np.load(parts / f"part-{k:05d}.npz") as shard:
+            with np.load(unit_path(parts, f"part-{k:05d}")) as shard:
                 for i in indices:
                     clip = info.clips[i]
                     data = clips.create_dataset(clip_key(clip.sample_id), data=shard[f"c{i}"])

@@ -18,12 +18,13 @@ import h5py
 import numpy as np
 import pytest
 
-from pipeline.build import BuildError, build_cache, staging_dir
+from pipeline.build import BuildError, build_cache
 from pipeline.datasets import load_manifest
 from pipeline.faces import FaceParams
 from pipeline.magnify import MAGNIFIERS, MagnifyParams
 from pipeline.magnify.registry import MagnifierSpec
 from pipeline.params import PreprocessParams
+from pipeline.staging import staging_dir
 from pipeline.store import ClipDataset, open_cache
 from pipeline.synthetic import SyntheticParams, write_dataset
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import h5py
 import numpy as np
 import pytest
@@ -28,6 +26,7 @@ from pipeline.flow import (
     optical_flow,
     optical_strain,
 )
+from pipeline.staging import prepare_staging, staging_dir, unit_path
 from pipeline.store import CacheWriter, collate_clips
 
 
@@ -109,7 +108,7 @@ def test_flow_file_content_processes_and_resume(tmp_path):
     one = compute_flow_file(cache, tmp_path / "one.h5", processes=1, shard_size=3)
     two = compute_flow_file(cache, tmp_path / "two.h5", processes=2, shard_size=3)  # TV-L1, the default
     assert (tmp_path / "one.h5").read_bytes() == (tmp_path / "two.h5").read_bytes()
-    assert not (tmp_path / "one.h5.parts").exists()
+    assert not staging_dir(tmp_path / "one.h5").exists()
     assert one.sample_ids == two.sample_ids and len(one.sample_ids) == 7 and one.source == "magnified"
     with h5py.File(cache, "r") as c, h5py.File(tmp_path / "one.h5", "r") as f:
         for key in c["clips"]:
@@ -124,14 +123,12 @@ def test_flow_file_content_processes_and_resume(tmp_path):
     with h5py.File(tmp_path / "raw.h5", "r") as f:
         np.testing.assert_array_equal(f["clips"][next(iter(f["clips"]))][()], onset_apex_flow(raw[0], raw[4]))
     # resume: a finished shard (here one of zeros for clips 0-2) is taken as it is, the rest computed
-    parts = tmp_path / "resumed.h5.parts"
-    parts.mkdir()
     stamp = {"source_content_hash": one.source_content_hash, "params": flow_identity(TVL1Params()),
              "source": "magnified", "shard": 3}  # fmt: skip
-    (parts / "stamp.json").write_text(json.dumps(stamp))
+    parts = prepare_staging(staging_dir(tmp_path / "resumed.h5"), stamp)
     with h5py.File(tmp_path / "one.h5", "r") as f:
         shapes = {i: f["clips"][k].shape for i, k in enumerate(f["clips"]) if i < 3}
-    np.savez(parts / "part-00000.npz", **{f"c{i}": np.zeros(s, np.float32) for i, s in shapes.items()})
+    np.savez(unit_path(parts, "part-00000"), **{f"c{i}": np.zeros(s, np.float32) for i, s in shapes.items()})
     reports = []
     compute_flow_file(
         cache, tmp_path / "resumed.h5", shard_size=3, report=lambda p, m: reports.append((p, m))
