@@ -17,7 +17,7 @@ from typing import Any
 from .exclusions import check_duplicate_label
 from .frames import compact_ranges, contiguous_run, duplicate_numbers, escapes, list_frames, unsafe_reason
 from .locate import base_root, find_annotation, find_clip_dir, read_sheet
-from .lookups import read_lookups
+from .lookups import Table, read_lookups
 from .paths import Folders, find_clip
 from .records import ClipRecord, Excluded, Manifest, ManifestError
 from .rows import apply_corrections, frame_numbers, known_error
@@ -110,6 +110,346 @@ def _column_names(table: list[tuple[Any, ...]], header: Header) -> dict[str, str
     }
 
 
+@dataclass
+class _Sheet:
+    """An annotation sheet, read, and how its rows are looked at.
+
+    Attributes:
+        spec: the dataset spec; path: the sheet file; prefix: the frame set's file prefix.
+        header: the fields' columns; names: how messages name each field's column.
+        body: ``(Excel row number, row cells)`` of every non-blank row below the header.
+        lookups: the spec's code tables read from the workbook.
+        folders: folder listings cached across every clip search (layout fitting and rows).
+    """
+
+    spec: DatasetSpec
+    path: Path
+    prefix: str
+    header: Header
+    names: dict[str, str]
+    body: list[tuple[int, tuple[Any, ...]]]
+    lookups: list[Table]
+    folders: Folders = field(default_factory=Folders)
+
+    @property
+    def templates(self) -> tuple[str, ...]:
+        """The layouts a clip folder may follow, the preferred first."""
+        return self.spec.clip_templates or (self.spec.clip_template,)
+
+    def cell(self, row: tuple[Any, ...], fld: str) -> Any:
+        """The row's cell of field ``fld`` (None: no such column, or a short row)."""
+        col = self.header.columns.get(fld)
+        return row[col] if col is not None and col < len(row) else None
+
+    def values(self, row: tuple[Any, ...]) -> dict[str, Any]:
+        """``{field: cell}`` of every column the header names."""
+        return {fld: self.cell(row, fld) for fld in self.header.columns}
+
+    def template_fields(self, row: tuple[Any, ...]) -> tuple[dict[str, Any], list[str]]:
+        """What a layout template may name: subject, filename, onset (as written), emotion, lookups.
+
+        Returns the fields and the lookups' problems.
+        """
+        values = self.values(row)
+        fields: dict[str, Any] = {
+            "filename": cell_text(values.get("filename")),
+            "onset": cell_text(values.get("onset")),
+            "emotion": cell_text(values.get("emotion")),
+        }
+        problems = []
+        for lookup in self.lookups:
+            found, problem = lookup.fields(values)
+            fields.update(found)
+            if problem:
+                problems.append(problem)
+        if "subject" not in fields:
+            fields["subject"] = subject_id(values.get("subject"), self.spec.subject_template)
+        return fields, problems
+
+    def find(self, folder: Path, template: str, fields: dict[str, Any]) -> tuple[str | None, str]:
+        """The clip folder (relative to ``folder``) that ``template`` filled with ``fields`` names, or
+        None and why not."""
+        options = self.spec.options
+        return find_clip(
+            folder,
+            template,
+            fields,
+            self.folders,
+            case_insensitive=options.case_insensitive_paths,
+            aliases=options.path_aliases,
+        )
+
+    def fits(self, folder: Path) -> str | None:
+        """The first layout under which some row's clip folder in ``folder`` holds frames, or None."""
+        for template in self.templates:
+            for _, row in self.body:
+                if is_blank(self.cell(row, "subject")) or is_blank(self.cell(row, "filename")):
+                    continue
+                fields, problems = self.template_fields(row)
+                rel = None if problems else self.find(folder, template, fields)[0]
+                if rel is not None and list_frames(folder / rel, self.spec.frame_regex, self.prefix):
+                    return template
+        return None
+
+
+@dataclass
+class _Layout:
+    """Where the clip folders are: ``clip_dir`` under the dataset root ``base``, named by ``template``."""
+
+    clip_dir: Path
+    template: str
+    base: Path
+
+
+@dataclass
+class _Seen:
+    """What earlier rows left for later ones.
+
+    Attributes:
+        rows: sample id -> Excel row that first named it.
+        labels: sample id -> (first row, its emotion).
+        checks: clip folder -> its frames (several rows may cut clips out of one recording).
+    """
+
+    rows: dict[str, int] = field(default_factory=dict)
+    labels: dict[str, tuple[str, str]] = field(default_factory=dict)
+    checks: dict[str, _ClipCheck] = field(default_factory=dict)
+
+
+@dataclass
+class _Row:
+    """One annotation row as read and checked.
+
+    Attributes:
+        where: ``"<sheet> row <n>"``; excel_row: its number; label: ``"<where> (<sample_id>)"``.
+        values: ``{field: cell}`` (after the spec's corrections); fields: what the layout templates name.
+        subject, filename, sample_id: the clip's identity.
+        problems: what stops the row being used.
+        numbers: (onset, apex, offset) frame numbers; emotion: as written; klass: (label, class name)
+            or None (a compound or unknown emotion, or one the grouping drops).
+    """
+
+    where: str
+    excel_row: int
+    values: dict[str, Any]
+    fields: dict[str, Any]
+    subject: str
+    filename: str
+    sample_id: str
+    problems: list[str]
+    label: str = ""
+    numbers: tuple[int, int, int] | None = None
+    emotion: str = ""
+    klass: tuple[int, str] | None = None
+
+
+@dataclass
+class _Frames:
+    """A row's clip on disk: folder ``rel`` (under the clip dir), its frames and the row's frame numbers."""
+
+    rel: str
+    frames: tuple[str, ...]
+    numbers: tuple[int, ...]
+    onset: int
+    apex: int
+    offset: int
+
+
+def _open_sheet(spec: DatasetSpec, root: Path, frame_set: str, annotation: Path | None) -> _Sheet:
+    """Find and read the annotation sheet, its lookups and its non-blank rows below the header.
+
+    Raises:
+        ManifestError: no rows below the header (and the errors of finding or reading the sheet).
+    """
+    prefix = spec.frame_set(frame_set).prefix
+    path = find_annotation(spec, root, annotation)
+    table, header = read_sheet(spec, path)
+    names = _column_names(table, header)
+    lookups = read_lookups(path, spec.options.lookups)
+    body = [
+        (i + 1, row) for i, row in enumerate(table) if i > header.row_index and not all(map(is_blank, row))
+    ]
+    if not body:
+        raise ManifestError(
+            f"{path}: the sheet has no rows below its header (row {header.row_index + 1}): no clips to read"
+        )
+    return _Sheet(spec, path, prefix, header, names, body, lookups)
+
+
+def _sheet_reading(sheet: _Sheet, layout: _Layout, frame_set: str) -> _Reading:
+    """An empty :class:`_Reading` with the sources the sheet and the clip layout came from."""
+    return _Reading(
+        root=layout.base,
+        sources={
+            "annotation": str(sheet.path),
+            "header_row": str(sheet.header.row_index + 1) if sheet.header.row_index >= 0 else "none",
+            "clips": str(layout.clip_dir),
+            "layout": layout.template,
+            "frame_set": frame_set,
+        },
+    )
+
+
+def _sample_id(spec: DatasetSpec, fields: dict[str, Any]) -> str:
+    """The spec's ``sample_template`` filled with a row's fields; a ManifestError if it cannot be."""
+    try:
+        return spec.options.sample_template.format(**fields)
+    except (KeyError, IndexError, ValueError) as err:
+        raise ManifestError(f"{spec.path}: sample_template cannot be filled: {err!r}") from None
+
+
+def _read_row(sheet: _Sheet, reading: _Reading, excel_row: int, row: tuple[Any, ...]) -> _Row | None:
+    """A row's identity (subject, filename, sample id) and its first problems.
+
+    None when the row is left out: subject or filename empty (``"invalid"``), or a kind the spec's
+    ``keep`` option skips (``"filter"``); the reason is added to ``reading.excluded``.
+    """
+    where = f"{sheet.path.name} row {excel_row}"
+    problems: list[str] = []
+    for fld in ("subject", "filename"):
+        if is_blank(sheet.cell(row, fld)):
+            problems.append(f"{where}, column {sheet.names[fld]!r}: empty")
+    if problems:
+        reading.excluded.append(Excluded(where, "", "; ".join(problems)))
+        return None
+    values = sheet.values(row)
+    fields, problems = sheet.template_fields(row)
+    problems = [f"{where}: {p}" for p in problems]
+    sample_id = _sample_id(sheet.spec, fields)
+    keep = sheet.spec.options.keep
+    if keep is not None:
+        kind = normalise_label(cell_text(values.get(keep.field)))
+        if kind in keep.skip:
+            reason = f"{keep.field} {kind!r}: {keep.reason or 'not read'}"
+            reading.excluded.append(Excluded(where, sample_id, reason, "filter"))
+            return None
+        if kind not in keep.values:
+            problems.append(
+                f"{where}, column {sheet.names.get(keep.field, keep.field)!r}: {keep.field} {kind!r} is "
+                f"neither read {list(keep.values)} nor skipped {list(keep.skip)}"
+            )
+    subject, filename = str(fields["subject"]), fields["filename"]
+    return _Row(where, excel_row, values, fields, subject, filename, sample_id, problems)
+
+
+def _correct_row(sheet: _Sheet, reading: _Reading, row: _Row) -> bool:
+    """Apply the spec's corrections, leave out a known error, read the frame numbers; False if left out.
+
+    Corrections made are added to ``reading.corrections``; a known error to ``reading.excluded``.
+    """
+    spec, names, where = sheet.spec, sheet.names, row.where
+    row.label = f"{where} ({row.sample_id})"
+    apply_corrections(
+        spec.corrections, row.subject, row.filename, row.excel_row, row.values, row.label, reading.corrections
+    )
+    known = known_error(spec, row.excel_row, row.values, names, where, reading.corrections, row.label)
+    if known:
+        reading.excluded.append(Excluded(where, row.sample_id, known, "known-error"))
+        return False
+    row.numbers = frame_numbers(spec, row.values, names, where, row.problems, reading.corrections, row.label)
+    return True
+
+
+def _classify_row(sheet: _Sheet, grouping: Grouping, reading: _Reading, seen: _Seen, row: _Row) -> bool:
+    """Check the row's emotion, sample id and filename; False (the reason in ``reading.excluded``) if
+    the row has problems, several labels, or a label the grouping drops.
+
+    Raises:
+        ManifestError: an earlier row of the same clip has another label.
+    """
+    options, names, where, sample_id = sheet.spec.options, sheet.names, row.where, row.sample_id
+    problems = row.problems
+    row.emotion = emotion = cell_text(row.values["emotion"])
+    check_duplicate_label(seen.labels, sample_id, emotion, where)
+    compound = options.multi_label is not None and options.multi_label[0] in emotion
+    if not compound:
+        row.klass = _classify(grouping, emotion, problems, f"{where}, column {names['emotion']!r}")
+    if sample_id in seen.rows:
+        problems.append(f"{where}: duplicate sample id {sample_id!r} (first at row {seen.rows[sample_id]})")
+    else:
+        seen.rows[sample_id] = row.excel_row
+    reason = unsafe_reason(row.filename) or unsafe_reason(sample_id)
+    if reason:
+        problems.append(f"{where}, column {names['filename']!r}: {reason}")
+    if not problems and compound:
+        rule = (
+            f"multi-label emotion {emotion!r}: rows with several labels are left out (single-label classes)"
+        )
+        reading.excluded.append(Excluded(where, sample_id, rule, "multi-label"))
+        return False
+    return not _exclude(reading, where, sample_id, problems, row.klass, emotion, grouping)
+
+
+def _row_frames(
+    sheet: _Sheet, reading: _Reading, check: _ClipCheck, shown: str, row: _Row
+) -> tuple[_ClipCheck, tuple[int, int, int]]:
+    """The row's frames of its clip folder: the span the spec's ``clip_frames`` cuts, or every frame
+    once the annotated onset..offset is checked to be on disk without strays.
+
+    Returns the frames (their ``problems`` say what stops the row) and (onset, apex, offset).
+    """
+    onset, apex, offset = row.numbers
+    frames = _ClipCheck(check.frames, check.numbers, list(check.problems))
+    clip_frames = sheet.spec.options.clip_frames
+    if not frames.problems and clip_frames.select == "span":
+        span = cut_span(check.frames, check.numbers, onset, apex, offset, clip_frames, shown)
+        reading.corrections += [f"{row.label}: {note}" for note in span.notes]
+        frames = _ClipCheck(span.frames, span.numbers, frames.problems + span.problems)
+        return frames, (span.onset, span.apex, span.offset)
+    if not frames.problems:
+        missing = sorted(set(range(onset, offset + 1)) - set(check.numbers))
+        if missing:
+            frames.problems.append(
+                f"frames missing on disk in {shown}: {compact_ranges(missing)} "
+                f"(annotated onset..offset {onset}..{offset}, found "
+                f"{check.numbers[0]}..{check.numbers[-1]})"
+            )
+        _strays(frames, shown, (onset, offset))
+    return frames, (onset, apex, offset)
+
+
+def _locate_frames(
+    sheet: _Sheet, reading: _Reading, seen: _Seen, layout: _Layout, row: _Row
+) -> _Frames | None:
+    """Find the row's clip folder and its frames; None (the reason in ``reading.excluded``) if the
+    folder is not found or its frames do not fit the row."""
+    rel, problem = sheet.find(layout.clip_dir, layout.template, row.fields)
+    if rel is None:
+        reading.excluded.append(Excluded(row.where, row.sample_id, f"{row.where}: {problem}"))
+        return None
+    if rel not in seen.checks:
+        seen.checks[rel] = _check_clip(layout.base, layout.clip_dir, rel, sheet.spec, sheet.prefix)
+    shown = (layout.clip_dir / rel).as_posix()
+    frames, (onset, apex, offset) = _row_frames(sheet, reading, seen.checks[rel], shown, row)
+    if frames.problems:
+        reason = f"{row.where}: " + "; ".join(frames.problems)
+        reading.excluded.append(Excluded(row.where, row.sample_id, reason))
+        return None
+    return _Frames(rel, frames.frames, frames.numbers, onset, apex, offset)
+
+
+def _sheet_record(spec: DatasetSpec, layout: _Layout, row: _Row, frames: _Frames) -> ClipRecord:
+    """The manifest record of a usable row."""
+    au_raw = row.values.get("action_units")
+    return ClipRecord(
+        sample_id=row.sample_id,
+        dataset=spec.name,
+        subject=row.subject,
+        clip=(layout.clip_dir / frames.rel).relative_to(layout.base).as_posix(),
+        frames=frames.frames,
+        frame_numbers=frames.numbers,
+        onset=frames.onset,
+        apex=frames.apex,
+        offset=frames.offset,
+        fps=spec.fps,
+        emotion=row.emotion,
+        label=row.klass[0],
+        label_name=row.klass[1],
+        action_units=parse_action_units(au_raw),
+        au_text=cell_text(au_raw),
+    )
+
+
 def read_sheet_dataset(
     spec: DatasetSpec,
     root: Path,
@@ -124,185 +464,20 @@ def read_sheet_dataset(
     The spec's options (:mod:`.options`) choose the worksheet, a headerless layout, rows to keep,
     code tables, the sample id, alternative layouts and how a row's frames are cut (:mod:`.spans`).
     """
-    prefix = spec.frame_set(frame_set).prefix
-    options = spec.options
-    sheet = find_annotation(spec, root, annotation)
-    table, header = read_sheet(spec, sheet)
-    names = _column_names(table, header)
-    tables = read_lookups(sheet, options.lookups)
-    templates = spec.clip_templates or (spec.clip_template,)
-    folders = Folders()
-
-    def cell(row: tuple[Any, ...], fld: str) -> Any:
-        col = header.columns.get(fld)
-        return row[col] if col is not None and col < len(row) else None
-
-    body = [
-        (i + 1, row) for i, row in enumerate(table) if i > header.row_index and not all(map(is_blank, row))
-    ]
-    if not body:
-        raise ManifestError(
-            f"{sheet}: the sheet has no rows below its header (row {header.row_index + 1}): no clips to read"
-        )
-
-    def template_fields(row: tuple[Any, ...]) -> tuple[dict[str, Any], list[str]]:
-        """What a layout template may name: subject, filename, onset (as written), emotion, lookups."""
-        values = {fld: cell(row, fld) for fld in header.columns}
-        fields: dict[str, Any] = {
-            "filename": cell_text(values.get("filename")),
-            "onset": cell_text(values.get("onset")),
-            "emotion": cell_text(values.get("emotion")),
-        }
-        problems = []
-        for lookup in tables:
-            found, problem = lookup.fields(values)
-            fields.update(found)
-            if problem:
-                problems.append(problem)
-        if "subject" not in fields:
-            fields["subject"] = subject_id(values.get("subject"), spec.subject_template)
-        return fields, problems
-
-    def find(folder: Path, template: str, fields: dict[str, Any]) -> tuple[str | None, str]:
-        return find_clip(
-            folder,
-            template,
-            fields,
-            folders,
-            case_insensitive=options.case_insensitive_paths,
-            aliases=options.path_aliases,
-        )
-
-    def fits(folder: Path) -> str | None:
-        for template in templates:
-            for _, row in body:
-                if is_blank(cell(row, "subject")) or is_blank(cell(row, "filename")):
-                    continue
-                fields, problems = template_fields(row)
-                rel = None if problems else find(folder, template, fields)[0]
-                if rel is not None and list_frames(folder / rel, spec.frame_regex, prefix):
-                    return template
-        return None
-
-    clip_dir, template = find_clip_dir(spec, root, frame_set, clips, fits)
-    template = template or templates[0]
-    base = base_root(root, clip_dir)
-    reading = _Reading(
-        root=base,
-        sources={
-            "annotation": str(sheet),
-            "header_row": str(header.row_index + 1) if header.row_index >= 0 else "none",
-            "clips": str(clip_dir),
-            "layout": template,
-            "frame_set": frame_set,
-        },
-    )
-    checks: dict[str, _ClipCheck] = {}  # several rows may cut clips out of one recording
-    seen: dict[str, int] = {}
-    labels: dict[str, tuple[str, str]] = {}  # sample id -> (first row, its emotion)
-    for excel_row, row in body:
-        where = f"{sheet.name} row {excel_row}"
-        problems: list[str] = []
-        for fld in ("subject", "filename"):
-            if is_blank(cell(row, fld)):
-                problems.append(f"{where}, column {names[fld]!r}: empty")
-        if problems:
-            reading.excluded.append(Excluded(where, "", "; ".join(problems)))
+    sheet = _open_sheet(spec, root, frame_set, annotation)
+    clip_dir, template = find_clip_dir(spec, root, frame_set, clips, sheet.fits)
+    layout = _Layout(clip_dir, template or sheet.templates[0], base_root(root, clip_dir))
+    reading = _sheet_reading(sheet, layout, frame_set)
+    seen = _Seen()
+    for excel_row, cells in sheet.body:
+        row = _read_row(sheet, reading, excel_row, cells)
+        if row is None or not _correct_row(sheet, reading, row):
             continue
-        values = {fld: cell(row, fld) for fld in header.columns}
-        fields, problems = template_fields(row)
-        problems = [f"{where}: {p}" for p in problems]
-        subject, filename = str(fields["subject"]), fields["filename"]
-        try:
-            sample_id = options.sample_template.format(**fields)
-        except (KeyError, IndexError, ValueError) as err:
-            raise ManifestError(f"{spec.path}: sample_template cannot be filled: {err!r}") from None
-        if options.keep is not None:
-            kind = normalise_label(cell_text(values.get(options.keep.field)))
-            if kind in options.keep.skip:
-                reason = f"{options.keep.field} {kind!r}: {options.keep.reason or 'not read'}"
-                reading.excluded.append(Excluded(where, sample_id, reason, "filter"))
-                continue
-            if kind not in options.keep.values:
-                problems.append(
-                    f"{where}, column {names.get(options.keep.field, options.keep.field)!r}: {options.keep.field} {kind!r} is "
-                    f"neither read {list(options.keep.values)} nor skipped {list(options.keep.skip)}"
-                )
-        label = f"{where} ({sample_id})"
-        apply_corrections(spec.corrections, subject, filename, excel_row, values, label, reading.corrections)
-        known = known_error(spec, excel_row, values, names, where, reading.corrections, label)
-        if known:
-            reading.excluded.append(Excluded(where, sample_id, known, "known-error"))
+        if not _classify_row(sheet, grouping, reading, seen, row):
             continue
-        numbers = frame_numbers(spec, values, names, where, problems, reading.corrections, label)
-        emotion = cell_text(values["emotion"])
-        check_duplicate_label(labels, sample_id, emotion, where)
-        compound = options.multi_label is not None and options.multi_label[0] in emotion
-        klass = None
-        if not compound:
-            klass = _classify(grouping, emotion, problems, f"{where}, column {names['emotion']!r}")
-        if sample_id in seen:
-            problems.append(f"{where}: duplicate sample id {sample_id!r} (first at row {seen[sample_id]})")
-        else:
-            seen[sample_id] = excel_row
-        reason = unsafe_reason(filename) or unsafe_reason(sample_id)
-        if reason:
-            problems.append(f"{where}, column {names['filename']!r}: {reason}")
-        if not problems and compound:
-            rule = f"multi-label emotion {emotion!r}: rows with several labels are left out (single-label classes)"
-            reading.excluded.append(Excluded(where, sample_id, rule, "multi-label"))
-            continue
-        if _exclude(reading, where, sample_id, problems, klass, emotion, grouping):
-            continue
-        onset, apex, offset = numbers
-        rel, problem = find(clip_dir, template, fields)
-        if rel is None:
-            reading.excluded.append(Excluded(where, sample_id, f"{where}: {problem}"))
-            continue
-        if rel not in checks:
-            checks[rel] = _check_clip(base, clip_dir, rel, spec, prefix)
-        check, shown = checks[rel], (clip_dir / rel).as_posix()
-        frames, frame_nums = check.frames, check.numbers
-        clip_problems = list(check.problems)
-        if not clip_problems and options.clip_frames.select == "span":
-            span = cut_span(check.frames, check.numbers, onset, apex, offset, options.clip_frames, shown)
-            clip_problems += span.problems
-            reading.corrections += [f"{label}: {note}" for note in span.notes]
-            frames, frame_nums = span.frames, span.numbers
-            onset, apex, offset = span.onset, span.apex, span.offset
-        elif not clip_problems:
-            missing = sorted(set(range(onset, offset + 1)) - set(check.numbers))
-            if missing:
-                clip_problems.append(
-                    f"frames missing on disk in {shown}: {compact_ranges(missing)} "
-                    f"(annotated onset..offset {onset}..{offset}, found "
-                    f"{check.numbers[0]}..{check.numbers[-1]})"
-                )
-            stray = _ClipCheck(check.frames, check.numbers, clip_problems)
-            _strays(stray, shown, (onset, offset))
-        if clip_problems:
-            reading.excluded.append(Excluded(where, sample_id, f"{where}: " + "; ".join(clip_problems)))
-            continue
-        au_raw = values.get("action_units")
-        reading.rows.append(
-            ClipRecord(
-                sample_id=sample_id,
-                dataset=spec.name,
-                subject=subject,
-                clip=(clip_dir / rel).relative_to(base).as_posix(),
-                frames=frames,
-                frame_numbers=frame_nums,
-                onset=onset,
-                apex=apex,
-                offset=offset,
-                fps=spec.fps,
-                emotion=emotion,
-                label=klass[0],
-                label_name=klass[1],
-                action_units=parse_action_units(au_raw),
-                au_text=cell_text(au_raw),
-            )
-        )
+        frames = _locate_frames(sheet, reading, seen, layout, row)
+        if frames is not None:
+            reading.rows.append(_sheet_record(spec, layout, row, frames))
     return reading
 
 

@@ -180,6 +180,166 @@ def _track_landmarks(
     return tracks
 
 
+@dataclass
+class _Reference:
+    """The clip's reference face and frame.
+
+    Attributes:
+        index: frame whose face fixes the transform (-1: no face found, or mode "none").
+        face: the best face on it (None in mode "none").
+        faces: all faces detected on it.
+        tried: frames searched for a face.
+        frame: uint8 (H, W) reference frame (the first frame tried when no face was found).
+    """
+
+    index: int
+    face: Face | None
+    faces: list[Face]
+    tried: list[int]
+    frame: np.ndarray
+
+
+@dataclass
+class _Transform:
+    """How the clip's frames map onto the crop.
+
+    Attributes:
+        matrix: (2, 3) source -> crop transform of the reference frame.
+        matrices: (T, 2, 3) per-frame transforms (track mode), else None.
+        landmarks: (68, 2) reference landmarks in source pixels (None without a face).
+    """
+
+    matrix: np.ndarray
+    matrices: np.ndarray | None = None
+    landmarks: np.ndarray | None = None
+
+
+def _clip_files(
+    paths: Sequence[str | Path], root: str | Path | None, reference_index: int
+) -> tuple[list[Path], str]:
+    """The clip's frame files and its folder (as text); refuses a ``reference_index`` outside the clip."""
+    files = resolve_paths(paths, root)
+    clip = str(files[0].parent)
+    count = len(files)
+    if not 0 <= reference_index < count:
+        raise ValueError(
+            f"align_clip: reference_index {reference_index} out of range for {count} frames of {clip}"
+        )
+    return files, clip
+
+
+def _find_reference(
+    reader: _ClipReader, backend: LandmarkBackend, params: FaceParams, reference_index: int
+) -> _Reference:
+    """Search for the face from ``reference_index`` (not in mode "none") and read the reference frame."""
+    if params.mode == "none":
+        index, face, faces, tried = -1, None, [], []
+    else:
+        index, face, faces, tried = _find_face(reader, backend, reference_index, params.search_frames)
+    if index >= 0:
+        frame = reader.read(index, keep=True)
+    else:
+        frame = reader.read(tried[0] if tried else reference_index, keep=True)
+    return _Reference(index, face, faces, tried, frame)
+
+
+def _face_transform(
+    reader: _ClipReader, backend: LandmarkBackend, params: FaceParams, ref: _Reference
+) -> tuple[_Transform, dict[str, Any]]:
+    """Fit the reference landmarks (and in track mode every frame's) to the template.
+
+    Returns the transform and the QC fields it fills (detection, landmarks, fit, track jitter).
+    """
+    template = template_points(params.size, params.margin, params.forehead)
+    landmarks, used = _reference_landmarks(reader, backend, ref.index, ref.face, params)
+    matrix = fit_similarity(landmarks, template)
+    fitted = transform_points(matrix, landmarks)
+    qc: dict[str, Any] = dict(
+        reference_index=ref.index,
+        landmark_frames=used,
+        n_faces=len(ref.faces),
+        detector_score=ref.face.score,
+        other_scores=[f.score for f in ref.faces[1:]],
+        face_box=list(ref.face.box),
+        landmarks=_rounded(landmarks, 2),
+        fit_rms_px=float(np.sqrt(((fitted - template) ** 2).sum(axis=1).mean())),
+    )
+    matrices = None
+    if params.mode == "track":
+        detected = _track_landmarks(reader, backend, ref.index, ref.face, landmarks)
+        smooth = smooth_tracks(detected, params.track_sigma)
+        matrices = np.stack([fit_similarity(points, template) for points in smooth])
+        qc["track_jitter_px"] = float(np.linalg.norm(detected - smooth, axis=2).mean())
+    return _Transform(matrix, matrices, landmarks), qc
+
+
+def _clip_transform(
+    reader: _ClipReader,
+    backend: LandmarkBackend,
+    params: FaceParams,
+    ref: _Reference,
+    clip: str,
+) -> tuple[_Transform, dict[str, Any]]:
+    """The transform for the clip's mode: centre crop (mode "none" or no face), else the face fit.
+
+    Returns the transform and the QC fields it fills.
+
+    Raises:
+        FaceNotFoundError: no face and ``params.fallback == "skip"``.
+    """
+    if params.mode == "none":
+        return _Transform(center_crop_matrix(*ref.frame.shape, params.size)), {}
+    if ref.index < 0:
+        tried = ref.tried
+        reason = f"no face on frames {tried[0]}..{tried[-1]} (first: {reader.paths[tried[0]]})"
+        if params.fallback == "skip":
+            raise FaceNotFoundError(clip, reason)
+        matrix = center_crop_matrix(*ref.frame.shape, params.size)
+        return _Transform(matrix), {"fallback": "center", "fallback_reason": reason}
+    return _face_transform(reader, backend, params, ref)
+
+
+def _crop_frames(reader: _ClipReader, transform: _Transform, size: int) -> np.ndarray:
+    """uint8 (T, size, size) crops of every frame, each warped by its transform."""
+    count = len(reader.paths)
+    out = np.empty((count, size, size), dtype=np.uint8)
+    for i in range(count):
+        matrix = transform.matrix if transform.matrices is None else transform.matrices[i]
+        out[i] = warp(reader.read(i), matrix, size)
+    return out
+
+
+def _motion_qc(crops: np.ndarray) -> dict[str, Any]:
+    """Phase-correlation shift between consecutive (T, S, S) crops: mean, max, per_frame."""
+    shifts = residual_motion(crops)
+    return {
+        "mean": float(shifts.mean()) if shifts.size else 0.0,
+        "max": float(shifts.max()) if shifts.size else 0.0,
+        "per_frame": _rounded(shifts, 4),
+    }
+
+
+def _drift_qc(
+    reader: _ClipReader, backend: LandmarkBackend, params: FaceParams, ref: _Reference, transform: _Transform
+) -> dict[str, Any]:
+    """Detect the face again on ``params.qc_face_frames`` frames spread over the clip.
+
+    Returns the QC fields ``face_checked_frames``, ``face_lost_frames`` and ``drift_px``.
+    """
+    count = len(reader.paths)
+    checked = checked_frames(count, ref.index, params.qc_face_frames)
+    per_frame = transform.matrices if transform.matrices is not None else [transform.matrix] * count
+    lost, away = _face_check(reader, backend, ref.face, transform.landmarks, per_frame, ref.index, checked)
+    values = [away[i] for i in checked if i in away]
+    drift = {
+        "method": "rigid landmarks (nose, eye corners) against the reference frame, crop pixels",
+        "max": max(values) if values else None,
+        "last": away.get(checked[-1]) if checked else None,
+        "per_frame": {str(i): round(v, 3) for i, v in away.items()},
+    }
+    return {"face_checked_frames": checked, "face_lost_frames": lost, "drift_px": drift}
+
+
 def align_clip(
     paths: Sequence[str | Path],
     params: FaceParams | None = None,
@@ -219,106 +379,27 @@ def align_clip(
         FaceNotFoundError: no face and ``fallback="skip"``.
     """
     params = params or FaceParams()
-    files = resolve_paths(paths, root)
-    clip = str(files[0].parent)
-    count = len(files)
-    if not 0 <= reference_index < count:
-        raise ValueError(
-            f"align_clip: reference_index {reference_index} out of range for {count} frames of {clip}"
-        )
-    size = params.size
+    files, clip = _clip_files(paths, root, reference_index)
     reader = _ClipReader(files)
     backend = get_backend(params)
-    qc: dict[str, Any] = {
+    qc: dict[str, Any] = {  # the fields set here; FaceQC holds the defaults of the others
         "clip": clip,
-        "n_frames": count,
+        "n_frames": len(files),
         "backend": backend.name,
         "mode": params.mode,
         "landmark_source": params.landmark_source,
         "reference_index_requested": reference_index,
-        "reference_index": None,
-        "landmark_frames": [],
-        "frames_searched": [],
-        "n_faces": 0,
-        "detector_score": None,
-        "other_scores": [],
-        "face_box": None,
-        "landmarks": None,
-        "matrix": None,
-        "transform": None,
-        "fit_rms_px": None,
-        "fallback": None,
-        "fallback_reason": None,
-        "track_jitter_px": None,
-        "residual_motion_px": None,
-        "drift_px": None,
-        "face_checked_frames": [],
-        "face_lost_frames": [],
     }
-
-    matrices: np.ndarray | None = None
-    if params.mode == "none":
-        index, face, faces, tried = -1, None, [], []
-    else:
-        index, face, faces, tried = _find_face(reader, backend, reference_index, params.search_frames)
-    qc["frames_searched"] = tried
-    if index >= 0:
-        reference_frame = reader.read(index, keep=True)
-    else:
-        reference_frame = reader.read(tried[0] if tried else reference_index, keep=True)
-    qc["frame_height"], qc["frame_width"] = (int(v) for v in reference_frame.shape)
-    template = template_points(size, params.margin, params.forehead)
-
-    if params.mode == "none":
-        matrix = center_crop_matrix(*reference_frame.shape, size)
-    elif index < 0:
-        reason = f"no face on frames {tried[0]}..{tried[-1]} (first: {files[tried[0]]})"
-        if params.fallback == "skip":
-            raise FaceNotFoundError(clip, reason)
-        qc["fallback"], qc["fallback_reason"] = "center", reason
-        matrix = center_crop_matrix(*reference_frame.shape, size)
-    else:
-        landmarks, used = _reference_landmarks(reader, backend, index, face, params)
-        matrix = fit_similarity(landmarks, template)
-        fitted = transform_points(matrix, landmarks)
-        qc.update(
-            reference_index=index,
-            landmark_frames=used,
-            n_faces=len(faces),
-            detector_score=face.score,
-            other_scores=[f.score for f in faces[1:]],
-            face_box=list(face.box),
-            landmarks=_rounded(landmarks, 2),
-            fit_rms_px=float(np.sqrt(((fitted - template) ** 2).sum(axis=1).mean())),
-        )
-        if params.mode == "track":
-            detected = _track_landmarks(reader, backend, index, face, landmarks)
-            smooth = smooth_tracks(detected, params.track_sigma)
-            matrices = np.stack([fit_similarity(points, template) for points in smooth])
-            qc["track_jitter_px"] = float(np.linalg.norm(detected - smooth, axis=2).mean())
-    qc["matrix"] = _rounded(matrix, 6)
-    qc["transform"] = similarity_params(matrix)
-
-    out = np.empty((count, size, size), dtype=np.uint8)
-    for i in range(count):
-        out[i] = warp(reader.read(i), matrix if matrices is None else matrices[i], size)
+    ref = _find_reference(reader, backend, params, reference_index)
+    qc["frames_searched"] = ref.tried
+    qc["frame_height"], qc["frame_width"] = (int(v) for v in ref.frame.shape)
+    transform, fitted = _clip_transform(reader, backend, params, ref, clip)
+    qc.update(fitted)
+    qc["matrix"] = _rounded(transform.matrix, 6)
+    qc["transform"] = similarity_params(transform.matrix)
+    out = _crop_frames(reader, transform, params.size)
     if params.qc_motion:
-        shifts = residual_motion(out)
-        qc["residual_motion_px"] = {
-            "mean": float(shifts.mean()) if shifts.size else 0.0,
-            "max": float(shifts.max()) if shifts.size else 0.0,
-            "per_frame": _rounded(shifts, 4),
-        }
-    if index >= 0 and params.qc_face_frames > 0:
-        checked = checked_frames(count, index, params.qc_face_frames)
-        per_frame = matrices if matrices is not None else [matrix] * count
-        lost, away = _face_check(reader, backend, face, landmarks, per_frame, index, checked)
-        qc["face_checked_frames"], qc["face_lost_frames"] = checked, lost
-        values = [away[i] for i in checked if i in away]
-        qc["drift_px"] = {
-            "method": "rigid landmarks (nose, eye corners) against the reference frame, crop pixels",
-            "max": max(values) if values else None,
-            "last": away.get(checked[-1]) if checked else None,
-            "per_frame": {str(i): round(v, 3) for i, v in away.items()},
-        }
-    return AlignedClip(frames=out, qc=FaceQC(**qc), reference_frame=reference_frame)
+        qc["residual_motion_px"] = _motion_qc(out)
+    if ref.index >= 0 and params.qc_face_frames > 0:
+        qc.update(_drift_qc(reader, backend, params, ref, transform))
+    return AlignedClip(frames=out, qc=FaceQC(**qc), reference_frame=ref.frame)

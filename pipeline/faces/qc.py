@@ -1,4 +1,4 @@
-"""QC outputs of the face stage: a JSON file of per-clip records and PNG montages.
+"""QC outputs of the face stage: a summary of the per-clip records and PNG montages.
 
 Plain functions on arrays and the ``FaceQC`` records returned by ``align_clip``; every file is written to a
 temporary name in the target folder and renamed when complete.
@@ -6,7 +6,6 @@ temporary name in the target folder and renamed when complete.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -42,13 +41,6 @@ def face_summary(records: Mapping[str, FaceQC]) -> dict[str, Any]:
         "residual_motion_px_mean": float(np.mean(motion)) if motion else None,
         "drift_px_max": max(drifts, default=None),
     }
-
-
-def write_qc_json(records: Mapping[str, FaceQC], path: str | Path) -> Path:
-    """Write ``{sample_id: FaceQC}`` (plus :func:`face_summary`) as JSON."""
-    summary = {"n_clips": len(records), **face_summary(records)}
-    clips = {k: r.to_dict() for k, r in records.items()}
-    return write_bytes(path, json.dumps({"summary": summary, "clips": clips}, indent=1).encode())
 
 
 def _label(tile: np.ndarray, text: str, colour: tuple[int, int, int]) -> None:
