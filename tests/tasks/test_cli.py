@@ -255,6 +255,59 @@ def test_the_flow_baseline_learns_a_separable_file_and_computes_flow_once(tmp_pa
     assert flow.stat().st_mtime_ns == written
 
 
+def test_off_apexnet_learns_a_separable_file_through_the_cli(tmp_path):
+    """The motion file (classes told apart only by where the motion is) through ``--recipe off-apexnet``:
+    its flow file, then every fold; chance is 1/3."""
+    cache = tmp_path / "motion.h5"
+    write_motion_cache(cache, subjects=4)
+    work = tmp_path / "work"
+    result = luigi("TrainLOSO", "--hdf5", str(cache), "--workdir", str(work), "--recipe", "off-apexnet",
+                   "--epochs", "30", cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, output(result)
+    (run,) = (work / "runs").glob("*/metrics.json")
+    metrics = json.loads(run.read_text())
+    cfg = flat_config(metrics["config"])
+    assert (cfg["model"], cfg["input_size"], cfg["fc_units"], cfg["flow_method"]) == (
+        "off-apexnet",
+        28,
+        1024,
+        "tvl1",
+    )
+    assert metrics["accuracy"] >= 0.8 and metrics["n_samples"] == 36
+    assert len(list((work / "flow").glob("*.h5"))) == 1
+    assert (run.parent / "report.md").read_text().startswith("# off-apexnet LOSO run")
+
+
+def test_lbp_top_svm_learns_a_separable_file_from_raw_frames_through_the_cli(tmp_path):
+    """The motion file with raw frames through ``--recipe lbp-top``: one fit per fold, on the raw frames."""
+    cache = tmp_path / "motion.h5"
+    write_motion_cache(cache, subjects=4, keep_raw=True)
+    work = tmp_path / "work"
+    result = luigi("TrainLOSO", "--hdf5", str(cache), "--workdir", str(work), "--recipe", "lbp-top",
+                   "--input-size", "64", cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, output(result)
+    (run,) = (work / "runs").glob("*/metrics.json")
+    metrics = json.loads(run.read_text())
+    cfg = flat_config(metrics["config"])
+    assert (cfg["model"], cfg["source"], cfg["epochs"], cfg["svm_c"], cfg["class_weight"]) == (
+        "lbp-top",
+        "raw",
+        1,
+        1.0,
+        "balanced",
+    )
+    assert metrics["accuracy"] >= 0.8 and metrics["n_samples"] == 36
+    fold = json.loads(next(run.parent.glob("fold-*/fold.json")).read_text())
+    assert len(fold["history"]) == 1 and fold["history"][0]["train_accuracy"] == 1.0
+    assert (run.parent / "fold-sub00" / "checkpoint.pt").stat().st_size > 0
+    reseeded = luigi("TrainLOSO", "--hdf5", str(cache), "--workdir", str(work), "--recipe", "lbp-top",
+                        "--input-size", "64", "--seed", "1", cwd=tmp_path)  # fmt: skip
+    assert reseeded.returncode == 0, output(reseeded)
+    other = set((work / "runs").glob("*/metrics.json")) - {run}
+    predictions = [json.loads(p.read_text())["per_subject"] for p in (run, *other)]
+    assert predictions[0] == predictions[1]  # the SVM's seed changes nothing on a separable file
+
+
 def test_an_unknown_model_or_method_fails_when_the_task_is_built_listing_the_known(tmp_path):
     cache = tmp_path / "blobs.h5"
     write_blob_cache(cache, subjects=2, per_subject=2, size=64)
@@ -262,8 +315,8 @@ def test_an_unknown_model_or_method_fails_when_the_task_is_built_listing_the_kno
     result = luigi("TrainLOSO", "--hdf5", str(cache), "--workdir", str(work), "--model", "lstm", cwd=tmp_path)
     assert result.returncode == REFUSED
     assert (
-        "TrainLOSO: --model: must be one of ('akmnet', 'flow-cnn'), got 'lstm' (TrainConfig.model)"
-        in output(result)
+        "TrainLOSO: --model: must be one of ('akmnet', 'flow-cnn', 'off-apexnet', 'lbp-top'), got 'lstm' "
+        "(TrainConfig.model)" in output(result)
     )
     result = luigi("TrainLOSO", "--hdf5", str(cache), "--workdir", str(work), "--recipe", "flow-cnn", "--source",
                    "raw", cwd=tmp_path)  # fmt: skip
@@ -272,8 +325,8 @@ def test_an_unknown_model_or_method_fails_when_the_task_is_built_listing_the_kno
     result = luigi("FullBenchmark", "--workdir", str(work), "--methods", "default, sota", cwd=tmp_path)
     assert result.returncode == REFUSED
     assert (
-        "--methods 'default, sota': unknown ['sota']; known methods (recipes): paper, default, flow-cnn"
-        in (output(result))
+        "--methods 'default, sota': unknown ['sota']; known methods (recipes): paper, default, flow-cnn, "
+        "off-apexnet, lbp-top" in (output(result))
     )
     assert not work.exists()
 
