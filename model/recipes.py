@@ -82,6 +82,10 @@ BUILTIN_SHRINK: dict[str, dict[str, Any]] = {
     # 6 epochs: the paper's oversampling makes an epoch on the built-in set 1.6x as long (112 clips
     # instead of 70 per training fold), so 6 epochs cost about what 10 did before it
     "paper": {"epochs": 6, "input_size": 64, "max_frames": 8},
+    # the two classic baselines added about 100 s to make run at full size (off-apexnet 50 epochs,
+    # lbp-top at 128 px: 128 s for both on 2 workers); these halve that
+    "off-apexnet": {"epochs": 30},
+    "lbp-top": {"input_size": 64},
 }
 
 
