@@ -389,19 +389,22 @@ def test_full_benchmark_from_a_folder_without_luigi_cfg(tmp_path):
     result = luigi("FullBenchmark", *options, cwd=tmp_path)
     assert result.returncode == 0, output(result)
     report = (work / "report.md").read_text()
-    for method, model in (("default", "akmnet"), ("paper", "akmnet"), ("flow-cnn", "flow-cnn")):
+    methods = [("default", "akmnet"), ("paper", "akmnet"), ("flow-cnn", "flow-cnn"), ("off-apexnet", "off-apexnet"),
+               ("lbp-top", "lbp-top")]  # fmt: skip
+    for method, model in methods:
         grouping, classes = ("akmnet-4class", 4) if method == "paper" else ("synthetic-5class", 5)
         assert f"| synthetic | {method} | {model} | {grouping} | 10 | 2 | {classes} |" in report
     assert f"Configuration: `{SHIPPED_CFG}`." in report
     assert "Shrunk for the built-in" not in report  # the options given replace the shrink
     runs = sorted((work / "runs").glob("*/metrics.json"))
-    assert len(runs) == 3 and len(list((work / "flow").glob("*.h5"))) == 1
-    assert len(list((work / "cache").glob("*.h5"))) == 1  # one build serves both groupings
+    assert len(runs) == 5 and len(list((work / "flow").glob("*.h5"))) == 1  # one flow file, two flow models
+    (cache,) = (work / "cache").glob("*.h5")  # one build serves both groupings
+    with h5py.File(cache) as f:  # lbp-top reads the raw frames: the build kept them
+        assert json.loads(f.attrs["params"])["keep_raw"] is True
     metrics = json.loads(runs[0].read_text())
     assert metrics["n_samples"] == 10 and sorted(metrics["per_subject"]) == ["sub01", "sub02"]
     rows = json.loads((work / "report.json").read_text())
-    assert [(r["method"], r["model"]) for r in rows] == [("default", "akmnet"), ("paper", "akmnet"),
-                                                          ("flow-cnn", "flow-cnn")]  # fmt: skip
+    assert [(r["method"], r["model"]) for r in rows] == methods
     assert any((work / "logs").iterdir())
     again = luigi("FullBenchmark", *options, cwd=tmp_path)
     assert again.returncode == 0 and "complete ones were encountered" in output(again)
