@@ -178,7 +178,7 @@ class Study:
         done = run_dir / "metrics.json"
         if done.exists():
             return json.loads(done.read_text())
-        log(f"LOSO {run_dir.name}: variant {cfg.variant}, protocol {cfg.protocol}, seed {cfg.seed}")
+        log(f"LOSO {run_dir.name}: model {cfg.model}, protocol {cfg.protocol}, seed {cfg.seed}")
         start = time.perf_counter()
         metrics = run_loso(h5, cfg, run_dir, subjects).to_dict()
         log(
