@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from model import lbptop_svm
 from model.lbptop_svm import ABSENT, LBPTOPSVM, LBPTOPSVMOptions, fit_svm, stretch
 from model.offapexnet import OFFApexNet
 from model.recipes import recipe_config
@@ -56,6 +57,7 @@ def test_lbp_top_svm_fits_once_learns_and_predicts_the_same_twice(tmp_path):
     train, test = blob_set(0), blob_set(1)
     runs = []
     for attempt in range(2):
+        lbptop_svm._FEATURES.clear()  # computed anew each time: the features themselves are deterministic
         model = build_model(2, cfg)
         assert isinstance(model, LBPTOPSVM) and not list(model.parameters())  # nothing to train by gradient
         seen = []
@@ -93,4 +95,9 @@ def test_lbp_top_svm_options_are_checked_and_passed_to_the_features():
     params = options.lbptop()
     assert (params.blocks, params.radius_t, params.radius_x, params.radius_y) == ((2, 3), 2.0, 1.0, 1.0)
     model = LBPTOPSVM(2, options)
-    assert model.features(torch.rand(1, 6, 1, 16, 16)).shape == (1, 2 * 3 * 3 * 59)
+    clip = torch.rand(1, 6, 1, 16, 16)
+    first = model.features(clip)
+    assert first.shape == (1, 2 * 3 * 3 * 59)
+    lbptop_svm._FEATURES.clear()
+    assert model.features(clip).tobytes() == first.tobytes()  # the same bytes, computed twice
+    assert len(lbptop_svm._FEATURES) == 1  # cached per clip and settings
