@@ -10,6 +10,7 @@ Parts (see docs/STUDY.md for the results and their reading)::
     python benchmarks/study.py flow-dev                 # choose the flow-cnn recipe (seed 100)
     python benchmarks/study.py methods   [--seeds 0 1]  # every benchmark method, as make run trains them
     python benchmarks/study.py paper     [--seeds 0 1]  # the paper's protocol: classes, oversampling, pretraining
+    python benchmarks/study.py classic   [--seeds 0 1] [--methods ...]  # every benchmark method; TV-L1 vs Farneback
 
 Each generator seed is also the training seed. Everything is kept under ``--work`` (default
 ``work/study``): datasets ``data/``, caches ``cache/`` (+ QC in ``qc/``), LOSO runs ``runs/``; a rerun
@@ -120,14 +121,17 @@ class Study:
             )
         return folder
 
-    def cache(self, data: Path, alpha: float, mode: str = "clip", bare: bool = False) -> Path:
+    def cache(
+        self, data: Path, alpha: float, mode: str = "clip", bare: bool = False, keep_raw: bool = False
+    ) -> Path:
         """HDF5 cache of ``data`` with magnification ``alpha`` and face mode ``mode``, built when absent;
         every other magnification setting at its default, or with ``bare`` the bare method (no
-        temporal band, no phase bound: the defaults before the band and bound were shipped)."""
+        temporal band, no phase bound: the defaults before the band and bound were shipped);
+        ``keep_raw``: with the un-magnified frames too (a method reading ``source`` raw)."""
         magnify = MagnifyParams(alpha=alpha)
         if bare:
             magnify = replace(magnify, **BARE)
-        params = PreprocessParams(faces=FaceParams(mode=mode), magnify=magnify)
+        params = PreprocessParams(faces=FaceParams(mode=mode), magnify=magnify, keep_raw=keep_raw)
         # the folder name covers what determines the generated files (seed, amplitude, drift)
         name = cache_name(data.name, params.to_dict(), data.name)
         out = self.work / "cache" / f"{name}.h5"
@@ -174,7 +178,7 @@ class Study:
         done = run_dir / "metrics.json"
         if done.exists():
             return json.loads(done.read_text())
-        log(f"LOSO {run_dir.name}: variant {cfg.variant}, protocol {cfg.protocol}, seed {cfg.seed}")
+        log(f"LOSO {run_dir.name}: model {cfg.model}, protocol {cfg.protocol}, seed {cfg.seed}")
         start = time.perf_counter()
         metrics = run_loso(h5, cfg, run_dir, subjects).to_dict()
         log(
@@ -402,7 +406,7 @@ def true_apex_errors(study: Study, h5: Path, cfg: TrainConfig, data: Path) -> di
         preds = json.loads(path.read_text())
         for sample, curve in zip(preds["sample_ids"], preds["scores"]):
             clip = truth[sample]
-            kept = subsample_indices(clip["n_frames"], cfg.max_frames)
+            kept = subsample_indices(clip["n_frames"], cfg.input_options.max_frames)
             if len(kept) != len(curve):
                 raise ValueError(f"{path}: {sample} has {len(curve)} scores, expected {len(kept)}")
             errors.append(int(kept[int(np.argmax(curve))]) - (clip["apex_frame"] - clip["onset_frame"]))
@@ -431,7 +435,7 @@ def baseline_apex_errors(data: Path, cfg: TrainConfig, draws: int = 200) -> dict
     rng = np.random.default_rng(0)
     random, middle = [], []
     for clip in json.loads((data / TRUTH_NAME).read_text())["clips"]:
-        kept = subsample_indices(clip["n_frames"], cfg.max_frames)
+        kept = subsample_indices(clip["n_frames"], cfg.input_options.max_frames)
         apex = clip["apex_frame"] - clip["onset_frame"]
         random.append(np.abs(rng.choice(kept, draws) - apex).mean())
         middle.append(abs(int(kept[(len(kept) - 1) // 2]) - apex))
@@ -602,6 +606,48 @@ def part_paper(study: Study, seeds: list[int]) -> None:
     study.write("paper", rows, ["method", "magnification", "faces"], command("paper", seeds), note)
 
 
+#: classic part: every method of the benchmark (`[benchmark] methods`)
+CLASSIC = ("default", "paper", "flow-cnn", "off-apexnet", "lbp-top")
+FLOW_METHODS = ("flow-cnn", "off-apexnet")
+
+
+def part_classic(study: Study, seeds: list[int], methods: tuple[str, ...] = CLASSIC) -> None:
+    """Every method of the benchmark as ``make run`` trains it (`BUILTIN_SHRINK`) on the built-in set
+    (shipped magnification, a cache that keeps the raw frames); the flow models on TV-L1 (their default)
+    and on Farneback flow; LBP-TOP on its raw frames (the recipe) and on the magnified ones."""
+    alpha = MagnifyParams().alpha
+    rows = []
+    for seed in seeds:
+        h5 = study.cache(study.dataset(seed), alpha, keep_raw=True)
+        for method in methods:
+            cfg = method_config(method, seed)
+            frames = cfg.source if cfg.model == "lbp-top" else "-"
+            flow = cfg.input_options.flow_method if method in FLOW_METHODS else "-"
+            rows.append(classic_row(study, h5, method, cfg, flow, frames))
+            if method in FLOW_METHODS:
+                other = method_config(method, seed, flow_method="farneback")
+                rows.append(classic_row(study, h5, method, other, "farneback", frames))
+            if cfg.model == "lbp-top":
+                other = method_config(method, seed, source="magnified")
+                rows.append(classic_row(study, h5, method, other, flow, "magnified"))
+    note = (
+        "amplitude 1 px, head drift 0.8 px, shipped magnification; every method as `make run` trains it "
+        f"(built-in shrink: {BUILTIN_SHRINK}); uf1 etc.: the last epoch (`fixed`); optimistic_*: the same "
+        "runs read at each fold's best test epoch; seconds: wall time of the run's 8 folds, one process, "
+        "one thread"
+    )
+    chosen = "" if methods == CLASSIC else " --methods " + " ".join(methods)
+    study.write("classic", rows, ["method", "flow", "frames"], command("classic", seeds) + chosen, note)
+
+
+def classic_row(study: Study, h5: Path, method: str, cfg: TrainConfig, flow: str, frames: str) -> dict:
+    start = time.perf_counter()
+    fresh = not (run_dir_of(study, h5, cfg) / "metrics.json").exists()
+    metrics = study.run(h5, cfg)
+    row = {"method": method, "flow": flow, "frames": frames, "seed": cfg.seed} | scores(metrics)
+    return row | {"seconds": time.perf_counter() - start if fresh else float("nan")}
+
+
 def method_row(study: Study, h5: Path, method: str, cfg: TrainConfig, magnification: str, faces: str) -> dict:
     metrics = study.run(h5, cfg)
     first, last = training_curve(run_dir_of(study, h5, cfg))
@@ -619,6 +665,7 @@ PARTS: dict[str, Callable[..., None]] = {
     "flow-dev": part_flow_dev,
     "methods": part_methods,
     "paper": part_paper,
+    "classic": part_classic,
     "magnify": part_magnify,
     "protocol": part_protocol,
     "keyframes": part_keyframes,
@@ -639,6 +686,7 @@ def main(argv: list[str] | None = None) -> None:
         "--drift", type=float, default=None, help="magnify, alignment: head drift of the dataset, px (0.8, 3)"
     )
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), help="keyframes: AKMNet variants")
+    parser.add_argument("--methods", nargs="+", default=list(CLASSIC), help="classic: the methods trained")
     parser.add_argument("--variant", default="akm", help="magnify: the AKMNet variant trained on every cache")
     parser.add_argument(
         "--no-train",
@@ -661,6 +709,8 @@ def main(argv: list[str] | None = None) -> None:
         part_alignment(
             study, args.seeds, train=not args.no_train, drift=3.0 if args.drift is None else args.drift
         )
+    elif args.part == "classic":
+        part_classic(study, args.seeds, tuple(args.methods))
     elif args.part == "keyframes":
         part_keyframes(study, args.seeds, args.variants)
     else:

@@ -111,7 +111,7 @@ def plot_training_curves(histories: dict[str, list[dict]], path, title: str = ""
         ax.set_xlabel("epoch")
         ax.set_title(CURVES[key], fontsize=9)
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-        if key == "lr":
+        if key == "lr" and np.nanmax(mean) > 0:  # a model fitted without a learning rate records 0
             ax.set_yscale("log")
     if title:
         fig.suptitle(title, fontsize=10)

@@ -93,3 +93,5 @@ def register_model(spec: ModelSpec) -> ModelSpec:
 from model import inputs  # noqa: E402, F401, I001  # isort: split
 from model import akmnet  # noqa: E402, F401
 from model import flowcnn  # noqa: E402, F401
+from model import offapexnet  # noqa: E402, F401
+from model import lbptop_svm  # noqa: E402, F401

@@ -48,7 +48,7 @@ class FullBenchmark(WorkdirMixin, PreprocessMixin, SyntheticMixin, TrainMixin, P
 
     recipe = None  # not an option here: every method is a recipe (--methods)
     methods = luigi.Parameter(
-        default="default, paper, flow-cnn",
+        default="default, paper, flow-cnn, off-apexnet, lbp-top",
         config_path={"section": "benchmark", "name": "methods"},
         description="comma-separated training recipes (model.recipes), one report row each per dataset",
     )
@@ -81,10 +81,18 @@ class FullBenchmark(WorkdirMixin, PreprocessMixin, SyntheticMixin, TrainMixin, P
         return {k: v for k, v in BUILTIN_SHRINK.get(method, {}).items() if getattr(self, k) is None}
 
     def requires(self) -> dict[str, luigi.Task]:
-        tasks = {name: self.clone(BuildDatasetCache, dataset=name) for name in self.names}
+        tasks = {
+            name: self.clone(BuildDatasetCache, dataset=name, **self.raw_frames(name)) for name in self.names
+        }
         if self.pretrained():
             tasks[PRETRAINED] = self.clone(PretrainCNN)
         return tasks
+
+    def raw_frames(self, name: str) -> dict:
+        """``keep_raw`` for dataset ``name``'s cache when one of its methods reads the un-magnified frames
+        (``source`` raw, e.g. ``lbp-top``); nothing otherwise (the cache as configured)."""
+        raw = any(cfg.source == "raw" for (dataset, _), cfg in self.cfgs.items() if dataset == name)
+        return {"keep_raw": True} if raw else {}
 
     def pretrained(self) -> bool:
         """The ``paper`` method starts from ``PretrainCNN``'s checkpoint (``[pretrain] images`` is set)."""

@@ -119,9 +119,11 @@ def write_motion_cache(
     length: int = 9,
     amplitude: float = 2.0,
     seed: int = 0,
+    keep_raw: bool = False,
 ) -> None:
     """HDF5 cache of 3-class `motion_clip` clips: each subject its own smooth random texture, classes
-    told apart only by where the motion is (the appearance says nothing about the class)."""
+    told apart only by where the motion is (the appearance says nothing about the class). With
+    ``keep_raw`` the same frames are also stored as the clips' raw (un-magnified) frames."""
     rng = np.random.default_rng(seed)
     classes = ["upper-left", "upper-right", "bottom"]
     with CacheWriter(path, dataset="motion", params={"size": size, "seed": seed}, classes=classes) as w:
@@ -131,8 +133,8 @@ def write_motion_cache(
             for i in range(per_class * len(classes)):
                 label = i % len(classes)
                 sid = f"sub{s:02d}/clip{i:02d}"
+                clip = motion_clip(label, texture, length, amplitude, rng)
                 w.add_clip(
-                    sid, motion_clip(label, texture, length, amplitude, rng), subject=f"sub{s:02d}",
-                    label=label, label_name=classes[label], onset=0, apex=length // 2, offset=length - 1,
-                    fps=30.0, source=sid,
+                    sid, clip, subject=f"sub{s:02d}", label=label, label_name=classes[label], onset=0,
+                    apex=length // 2, offset=length - 1, fps=30.0, source=sid, raw=clip if keep_raw else None,
                 )  # fmt: skip

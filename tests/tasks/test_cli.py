@@ -259,6 +259,59 @@ def test_the_flow_baseline_learns_a_separable_file_and_computes_flow_once(tmp_pa
     assert flow.stat().st_mtime_ns == written
 
 
+def test_off_apexnet_learns_a_separable_file_through_the_cli(tmp_path):
+    """The motion file (classes told apart only by where the motion is) through ``--recipe off-apexnet``:
+    its flow file, then every fold; chance is 1/3."""
+    cache = tmp_path / "motion.h5"
+    write_motion_cache(cache, subjects=4)
+    work = tmp_path / "work"
+    result = luigi("TrainLOSO", "--hdf5", str(cache), "--workdir", str(work), "--recipe", "off-apexnet",
+                   "--epochs", "30", cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, output(result)
+    (run,) = (work / "runs").glob("*/metrics.json")
+    metrics = json.loads(run.read_text())
+    cfg = flat_config(metrics["config"])
+    assert (cfg["model"], cfg["input_size"], cfg["fc_units"], cfg["flow_method"]) == (
+        "off-apexnet",
+        28,
+        1024,
+        "tvl1",
+    )
+    assert metrics["accuracy"] >= 0.8 and metrics["n_samples"] == 36
+    assert len(list((work / "flow").glob("*.h5"))) == 1
+    assert (run.parent / "report.md").read_text().startswith("# off-apexnet LOSO run")
+
+
+def test_lbp_top_svm_learns_a_separable_file_from_raw_frames_through_the_cli(tmp_path):
+    """The motion file with raw frames through ``--recipe lbp-top``: one fit per fold, on the raw frames."""
+    cache = tmp_path / "motion.h5"
+    write_motion_cache(cache, subjects=4, keep_raw=True)
+    work = tmp_path / "work"
+    result = luigi("TrainLOSO", "--hdf5", str(cache), "--workdir", str(work), "--recipe", "lbp-top",
+                   "--input-size", "64", cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, output(result)
+    (run,) = (work / "runs").glob("*/metrics.json")
+    metrics = json.loads(run.read_text())
+    cfg = flat_config(metrics["config"])
+    assert (cfg["model"], cfg["source"], cfg["epochs"], cfg["svm_c"], cfg["class_weight"]) == (
+        "lbp-top",
+        "raw",
+        1,
+        1.0,
+        "balanced",
+    )
+    assert metrics["accuracy"] >= 0.8 and metrics["n_samples"] == 36
+    fold = json.loads(next(run.parent.glob("fold-*/fold.json")).read_text())
+    assert len(fold["history"]) == 1 and fold["history"][0]["train_accuracy"] == 1.0
+    assert (run.parent / "fold-sub00" / "checkpoint.pt").stat().st_size > 0
+    reseeded = luigi("TrainLOSO", "--hdf5", str(cache), "--workdir", str(work), "--recipe", "lbp-top",
+                        "--input-size", "64", "--seed", "1", cwd=tmp_path)  # fmt: skip
+    assert reseeded.returncode == 0, output(reseeded)
+    other = set((work / "runs").glob("*/metrics.json")) - {run}
+    predictions = [json.loads(p.read_text())["per_subject"] for p in (run, *other)]
+    assert predictions[0] == predictions[1]  # the SVM's seed changes nothing on a separable file
+
+
 def test_an_unknown_model_or_method_fails_when_the_task_is_built_listing_the_known(tmp_path):
     cache = tmp_path / "blobs.h5"
     write_blob_cache(cache, subjects=2, per_subject=2, size=64)
@@ -266,8 +319,8 @@ def test_an_unknown_model_or_method_fails_when_the_task_is_built_listing_the_kno
     result = luigi("TrainLOSO", "--hdf5", str(cache), "--workdir", str(work), "--model", "lstm", cwd=tmp_path)
     assert result.returncode == REFUSED
     assert (
-        "TrainLOSO: --model: must be one of ('akmnet', 'flow-cnn'), got 'lstm' (TrainConfig.model)"
-        in output(result)
+        "TrainLOSO: --model: must be one of ('akmnet', 'flow-cnn', 'off-apexnet', 'lbp-top'), got 'lstm' "
+        "(TrainConfig.model)" in output(result)
     )
     result = luigi("TrainLOSO", "--hdf5", str(cache), "--workdir", str(work), "--recipe", "flow-cnn", "--source",
                    "raw", cwd=tmp_path)  # fmt: skip
@@ -276,8 +329,8 @@ def test_an_unknown_model_or_method_fails_when_the_task_is_built_listing_the_kno
     result = luigi("FullBenchmark", "--workdir", str(work), "--methods", "default, sota", cwd=tmp_path)
     assert result.returncode == REFUSED
     assert (
-        "--methods 'default, sota': unknown ['sota']; known methods (recipes): paper, default, flow-cnn"
-        in (output(result))
+        "--methods 'default, sota': unknown ['sota']; known methods (recipes): paper, default, flow-cnn, "
+        "off-apexnet, lbp-top" in (output(result))
     )
     assert not work.exists()
 
@@ -340,19 +393,22 @@ def test_full_benchmark_from_a_folder_without_luigi_cfg(tmp_path):
     result = luigi("FullBenchmark", *options, cwd=tmp_path)
     assert result.returncode == 0, output(result)
     report = (work / "report.md").read_text()
-    for method, model in (("default", "akmnet"), ("paper", "akmnet"), ("flow-cnn", "flow-cnn")):
+    methods = [("default", "akmnet"), ("paper", "akmnet"), ("flow-cnn", "flow-cnn"), ("off-apexnet", "off-apexnet"),
+               ("lbp-top", "lbp-top")]  # fmt: skip
+    for method, model in methods:
         grouping, classes = ("akmnet-4class", 4) if method == "paper" else ("synthetic-5class", 5)
         assert f"| synthetic | {method} | {model} | {grouping} | 10 | 2 | {classes} |" in report
     assert f"Configuration: `{SHIPPED_CFG}`." in report
     assert "Shrunk for the built-in" not in report  # the options given replace the shrink
     runs = sorted((work / "runs").glob("*/metrics.json"))
-    assert len(runs) == 3 and len(list((work / "flow").glob("*.h5"))) == 1
-    assert len(list((work / "cache").glob("*.h5"))) == 1  # one build serves both groupings
+    assert len(runs) == 5 and len(list((work / "flow").glob("*.h5"))) == 1  # one flow file, two flow models
+    (cache,) = (work / "cache").glob("*.h5")  # one build serves both groupings
+    with h5py.File(cache) as f:  # lbp-top reads the raw frames: the build kept them
+        assert json.loads(f.attrs["params"])["keep_raw"] is True
     metrics = json.loads(runs[0].read_text())
     assert metrics["n_samples"] == 10 and sorted(metrics["per_subject"]) == ["sub01", "sub02"]
     rows = json.loads((work / "report.json").read_text())
-    assert [(r["method"], r["model"]) for r in rows] == [("default", "akmnet"), ("paper", "akmnet"),
-                                                          ("flow-cnn", "flow-cnn")]  # fmt: skip
+    assert [(r["method"], r["model"]) for r in rows] == methods
     assert any((work / "logs").iterdir())
     again = luigi("FullBenchmark", *options, cwd=tmp_path)
     assert again.returncode == 0 and "complete ones were encountered" in output(again)
