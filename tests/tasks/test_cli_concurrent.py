@@ -10,7 +10,8 @@ import time
 from tests.model.conftest import write_blob_cache
 from tests.tasks.test_cli import BIN
 
-ARGS = ["--epochs", "4", "--input-size", "64", "--max-frames", "4", "--batch-size", "4", "--workers", "1"]
+# enough epochs that the first run is still training when the second has started (~5 s of imports)
+ARGS = ["--epochs", "30", "--input-size", "64", "--max-frames", "4", "--batch-size", "4", "--workers", "1"]
 
 
 def _start(cache, work, log, cwd) -> subprocess.Popen:
