@@ -36,7 +36,11 @@ def test_a_second_run_in_one_work_dir_waits_and_both_finish(tmp_path):
     texts = [log.read_text() for log in logs]
     assert codes == [0, 0], texts
     assert "LockedError" not in texts[0] + texts[1]
-    assert "is being written by another process" in texts[1] and "waiting for it to finish" in texts[1]
+    # whichever reaches a fold (or the aggregate) the other is writing waits for it, then reuses it
+    waited = [
+        t for t in texts if "is being written by another process" in t and "waiting for it to finish" in t
+    ]
+    assert waited, texts
     (run_dir,) = (work / "runs").iterdir()
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["n_subjects"] == 3 and len(list(run_dir.glob("fold-*/fold.json"))) == 3
