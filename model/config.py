@@ -118,7 +118,7 @@ class TrainConfig:
 
         need(self.model in MODELS, "model", f"one of {MODELS.names()}")
         need(self.protocol in PROTOCOLS, "protocol", f"one of {PROTOCOLS.names()}")
-        for name, (cls, _) in self.option_classes().items():
+        for name, cls in option_classes(self.model, self.protocol).items():
             object.__setattr__(self, name, options_from(cls, getattr(self, name), f"TrainConfig.{name}"))
         need(isinstance(self.epochs, int) and self.epochs >= 1, "epochs", "an integer >= 1")
         for name in ("lr", "momentum", "weight_decay", "lr_min"):
@@ -168,15 +168,6 @@ class TrainConfig:
                 object.__setattr__(self, "init_checkpoint_sha256", file_sha256(self.init_checkpoint))
         need(self.threads is None or self.threads >= 1, "threads", "None or an integer >= 1")
 
-    def option_classes(self) -> dict[str, tuple[type | None, str]]:
-        """``{nested field: (its options class, the entry's name)}`` for this model, input, protocol."""
-        spec = MODELS[self.model]
-        return {
-            "model_options": (spec.options, self.model),
-            "input_options": (INPUTS[spec.input].options, spec.input),
-            "protocol_options": (PROTOCOLS[self.protocol].options, self.protocol),
-        }
-
     @property
     def micro_batch(self) -> int:
         """Clips per forward pass."""
@@ -220,14 +211,26 @@ class TrainConfig:
             known = sorted(shared | set(option_names()))
             raise ValueError(f"TrainConfig: unknown parameter(s) {unknown}; known: {', '.join(known)}")
         kwargs = {k: v for k, v in values.items() if k in shared}
-        probe = cls(**{k: kwargs[k] for k in ("model", "protocol") if k in kwargs})
-        for name, (options, _) in probe.option_classes().items():
-            names = [f.name for f in fields(options)] if options is not None else []
-            kwargs[name] = {k: values[k] for k in names if k in values}
+        model, protocol = kwargs.get("model", cls.model), kwargs.get("protocol", cls.protocol)
+        if model in MODELS and protocol in PROTOCOLS:  # else the constructor names the unknown one
+            for name, options in option_classes(model, protocol).items():
+                names = [f.name for f in fields(options)] if options is not None else []
+                kwargs[name] = {k: values[k] for k in names if k in values}
         return cls(**kwargs)
 
 
 _NESTED_FIELDS = tuple(name for name, _ in NESTED)
+
+
+def option_classes(model: str, protocol: str) -> dict[str, type | None]:
+    """``{nested field: its options class}`` of a registered ``model`` (and its input kind) and
+    ``protocol``."""
+    spec = MODELS[model]
+    return {
+        "model_options": spec.options,
+        "input_options": INPUTS[spec.input].options,
+        "protocol_options": PROTOCOLS[protocol].options,
+    }
 
 
 def option_names() -> dict[str, type]:

@@ -16,6 +16,13 @@ from typing import Any
 from model.config import TrainConfig
 from pipeline.validation import ParamError
 
+#: how the flow models train: Adam 1e-3, no weight decay, one cosine descent over 50 epochs, 16 clips
+#: per step, the flow image at 28 px
+FLOW_TRAINING: dict[str, Any] = {
+    "optimizer": "adam", "lr": 1e-3, "weight_decay": 0.0, "lr_schedule": "cosine", "epochs": 50, "batch_size": 16,
+    "input_size": 28,
+}  # fmt: skip
+
 #: recipe name -> the fields it sets beyond `TrainConfig`'s defaults (the reference's)
 RECIPES: dict[str, dict[str, Any]] = {
     # SGD 1e-3, momentum 0.9, weight decay 5e-4; CosineAnnealingLR(T_max = epochs / 5) stepped with the
@@ -39,29 +46,11 @@ RECIPES: dict[str, dict[str, Any]] = {
     },
     # STSTNet's input and Adam; its learning rate (5e-5, for hundreds of epochs) raised to 1e-3 for
     # 50 epochs with one cosine descent, chosen on development data (docs/STUDY.md)
-    "flow-cnn": {
-        "model": "flow-cnn",
-        "optimizer": "adam",
-        "lr": 1e-3,
-        "weight_decay": 0.0,
-        "lr_schedule": "cosine",
-        "epochs": 50,
-        "batch_size": 16,
-        "input_size": 28,
-    },
+    "flow-cnn": {"model": "flow-cnn", **FLOW_TRAINING},
     # OFF-ApexNet (Gan et al. 2019) on the onset -> apex u, v flow at its 28 px. Its training (optimiser,
     # learning rate, epochs) could not be read here, so it trains as flow-cnn does: Adam 1e-3, one
     # cosine descent, 50 epochs, 16 clips per step (model.offapexnet)
-    "off-apexnet": {
-        "model": "off-apexnet",
-        "optimizer": "adam",
-        "lr": 1e-3,
-        "weight_decay": 0.0,
-        "lr_schedule": "cosine",
-        "epochs": 50,
-        "batch_size": 16,
-        "input_size": 28,
-    },
+    "off-apexnet": {"model": "off-apexnet", **FLOW_TRAINING},
     # LBP-TOP + linear SVM (the MEGC baseline; model.lbptop_svm): fitted once ("1 epoch") on the raw,
     # un-magnified frames as the baseline reads them, every frame of a clip, 128 px (the cache's face
     # size), 16 clips per feature batch

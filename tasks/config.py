@@ -18,7 +18,7 @@ from model.recipes import RECIPES, recipe_config
 from model.registry import INPUTS, MODELS
 from pipeline.datasets import list_datasets
 from pipeline.faces import FaceParams
-from pipeline.faces.registry import BACKENDS, load_builtin
+from pipeline.faces.registry import BACKENDS
 from pipeline.magnify import MAGNIFIERS
 from pipeline.params import PreprocessParams
 from pipeline.synthetic import SyntheticParams
@@ -54,7 +54,6 @@ class WorkdirMixin:
 
 
 #: ``--face-<field>`` of `FaceParams` and of every face backend's options (`pipeline.faces.registry`)
-load_builtin()
 FaceMixin = mixin("FaceMixin", parameters_of(FaceParams, "faces", prefix="face_", skip=("backend_options",)))
 register_options(FaceMixin, BACKENDS, "faces", prefix="face_")
 

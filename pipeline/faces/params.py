@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.faces.registry import BACKENDS, load_builtin
+from pipeline.faces.registry import BACKENDS
 from pipeline.registry import options_from
 from pipeline.validation import ParamError, require
 
@@ -60,7 +60,6 @@ class FaceParams:
     backend_options: Any = None
 
     def __post_init__(self) -> None:
-        load_builtin()
         require(
             self.backend in BACKENDS,
             "FaceParams",

@@ -30,6 +30,5 @@ class BackendSpec:
 BACKENDS: Registry[BackendSpec] = Registry("face backend")
 
 
-def load_builtin() -> None:
-    """Register the built-in backends (imported lazily: they import dlib only when built)."""
-    from pipeline.faces import backends  # noqa: F401
+# the built-in backends register themselves on import (dlib is imported only when one is built)
+import pipeline.faces.backends  # noqa: E402, F401
