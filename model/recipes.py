@@ -47,9 +47,10 @@ RECIPES: dict[str, dict[str, Any]] = {
     # STSTNet's input and Adam; its learning rate (5e-5, for hundreds of epochs) raised to 1e-3 for
     # 50 epochs with one cosine descent, chosen on development data (docs/STUDY.md)
     "flow-cnn": {"model": "flow-cnn", **FLOW_TRAINING},
-    # OFF-ApexNet (Gan et al. 2019) on the onset -> apex u, v flow at its 28 px. Its training (optimiser,
-    # learning rate, epochs) could not be read here, so it trains as flow-cnn does: Adam 1e-3, one
-    # cosine descent, 50 epochs, 16 clips per step (model.offapexnet)
+    # OFF-ApexNet (Gan et al. 2019) on the onset -> apex u, v flow at its 28 px. The paper's training
+    # text could not be read here; two independent re-implementations (PRICAI2021-Off-TANet,
+    # tvaranka/meb) train Adam 1e-4 for 3000 epochs at a constant rate (near: `--lr 1e-4 --epochs 3000`).
+    # Ours, as flow-cnn: Adam 1e-3, one cosine descent, 50 epochs, 16 clips per step (model.offapexnet)
     "off-apexnet": {"model": "off-apexnet", **FLOW_TRAINING},
     # LBP-TOP + linear SVM (the MEGC baseline; model.lbptop_svm): fitted once ("1 epoch") on the raw,
     # un-magnified frames as the baseline reads them, every frame of a clip, 128 px (the cache's face

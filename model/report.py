@@ -35,22 +35,8 @@ def render_report(metrics: RunMetrics) -> str:
         "| accuracy | UF1 | UAR |",
         "|---:|---:|---:|",
         f"| {metrics.accuracy:.4f} | {metrics.uf1:.4f} | {metrics.uar:.4f} |",
-        "",
-        "Both readings of this training (every fold evaluated its test subject after every epoch; that never "
-        "influenced training):",
-        "",
-        "| reading | accuracy | UF1 | UAR |",
-        "|---|---:|---:|---:|",
     ]
-    for name, note in (
-        ("fixed", "last epoch"),
-        (
-            "reference-optimistic",
-            f"best epoch on the test subject from epoch {metrics.selection['from_epoch']}, LEAKS",
-        ),
-    ):
-        s = metrics.selection[name]
-        lines.append(f"| `{name}` ({note}) | {s['accuracy']:.4f} | {s['uf1']:.4f} | {s['uar']:.4f} |")
+    lines += reading_lines(metrics)
     lines += part_lines(metrics.parts)
     lines += [
         "",
@@ -154,3 +140,27 @@ def configuration_text(files: list[str] | None) -> str:
 
 def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
+
+
+def reading_lines(metrics: RunMetrics) -> list[str]:
+    """The ``fixed`` and ``reference-optimistic`` readings, or a line saying a one-fit run has one."""
+    if metrics.one_fit:
+        return ["", "One fit per fold (one epoch): there is no epoch to pick, so no optimistic reading."]
+    lines = [
+        "",
+        "Both readings of this training (every fold evaluated its test subject after every epoch; that never "
+        "influenced training):",
+        "",
+        "| reading | accuracy | UF1 | UAR |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, note in (
+        ("fixed", "last epoch"),
+        (
+            "reference-optimistic",
+            f"best epoch on the test subject from epoch {metrics.selection['from_epoch']}, LEAKS",
+        ),
+    ):
+        s = metrics.selection[name]
+        lines.append(f"| `{name}` ({note}) | {s['accuracy']:.4f} | {s['uf1']:.4f} | {s['uar']:.4f} |")
+    return lines

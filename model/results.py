@@ -73,6 +73,12 @@ class RunMetrics:
     parts: dict[str, dict[str, Any]] = field(default_factory=dict)
     fold_threads: dict[str, int | None] = field(default_factory=dict)
 
+    @property
+    def one_fit(self) -> bool:
+        """Every fold trained one epoch (one fit, e.g. an SVM): the optimistic reading has nothing to
+        pick and equals the fixed one."""
+        return all(epoch == 1 for epoch in self.selection["fixed"]["fold_epochs"].values())
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 

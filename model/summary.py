@@ -73,6 +73,7 @@ def benchmark_table(runs: Sequence[tuple[str, str, Path]]) -> list[dict]:
                 "optimistic_uf1": optimistic["uf1"],
                 "optimistic_uar": optimistic["uar"],
                 "optimistic_from_epoch": m.selection["from_epoch"],
+                "one_fit": m.one_fit,
                 "overrides": overrides_text(m.config),
                 "paper_accuracy": paper,
                 "paper_clips": PAPER_TABLE_III[dataset][1] if paper is not None else None,
@@ -151,11 +152,16 @@ def write_benchmark_report(
             if r["paper_accuracy"] is not None
             else f"- ({r['paper_not_comparable']})"
         )
+        optimistic = (
+            "| - | - | - (one fit per fold: no epoch to pick)"
+            if r["one_fit"]
+            else f"| {_fmt(r['optimistic_accuracy'])} | {_fmt(r['optimistic_uf1'])} "
+            f"| {_fmt(r['optimistic_uar'])} ({r['optimistic_from_epoch']})"
+        )
         lines.append(
             f"| {r['dataset']} | {r['method']} | {r['model']} | {r['grouping']} | {r['n_samples']} "
             f"| {r['n_subjects']} | {r['n_classes']} | {_fmt(r['accuracy'])} | {_fmt(r['uf1'])} "
-            f"| {_fmt(r['uar'])} | {_fmt(r['optimistic_accuracy'])} | {_fmt(r['optimistic_uf1'])} "
-            f"| {_fmt(r['optimistic_uar'])} ({r['optimistic_from_epoch']}) | {paper} |"
+            f"| {_fmt(r['uar'])} {optimistic} | {paper} |"
         )
     lines += _part_table(rows)
     lines += ["", "Networks:", ""]

@@ -3,10 +3,11 @@
 from dataclasses import replace
 
 from model.recipes import recipe_config
+from model.report import reading_lines
 from model.results import RunMetrics
 from model.summary import paper_comparison, write_benchmark_report
 
-READING = {"accuracy": 0.5, "uf1": 0.4, "uar": 0.45, "fold_epochs": {}}
+READING = {"accuracy": 0.5, "uf1": 0.4, "uar": 0.45, "fold_epochs": {"sub01": 10, "sub02": 10}}
 
 
 def metrics(config, grouping="akmnet-4class", n=255, classes=4) -> RunMetrics:
@@ -53,3 +54,23 @@ def test_report_rows_give_both_readings_and_why_not(tmp_path):
     assert "| 0.6706 (255) |" in text
     assert "| - (5 classes (casme2-5class); paper: akmnet-4class; 246 clips; paper: 255) |" in text
     assert "- casme2, paper: initialised from scratch (seed 0)" in text
+
+
+def test_one_fit_per_fold_has_no_optimistic_reading(tmp_path):
+    """A model fitted once per fold (an SVM: one "epoch") has nothing to pick: no optimistic figures."""
+    one = {**READING, "fold_epochs": {"sub01": 1, "sub02": 1}}
+    m = replace(
+        metrics(recipe_config("lbp-top")),
+        selection={"from_epoch": 1, "fixed": one, "reference-optimistic": one},
+    )
+    m.write(tmp_path / "metrics.json")
+    (row,) = write_benchmark_report(
+        [("casme2", "lbp-top", tmp_path / "metrics.json")], tmp_path / "report.md"
+    )
+    assert row["one_fit"] and row["optimistic_uf1"] == 0.4  # report.json keeps the numbers
+    line = next(
+        t for t in (tmp_path / "report.md").read_text().splitlines() if t.startswith("| casme2 | lbp-top")
+    )
+    assert "| 0.5000 | 0.4000 | 0.4500 | - | - | - (one fit per fold: no epoch to pick) |" in line
+    run_report = "\n".join(reading_lines(m))  # the run report's readings
+    assert "no optimistic reading" in run_report and "reference-optimistic" not in run_report
