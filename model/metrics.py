@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.metrics import confusion_matrix
 
 
 def classification_metrics(labels: Sequence[int], preds: Sequence[int], num_classes: int) -> dict:
@@ -30,6 +29,8 @@ def classification_metrics(labels: Sequence[int], preds: Sequence[int], num_clas
         raise ValueError(
             f"labels/preds: expected two equal-length 1-D sequences, got {labels.shape}, {preds.shape}"
         )
+    from sklearn.metrics import confusion_matrix  # here: importing sklearn adds 1.5 s to every command
+
     cm = confusion_matrix(labels, preds, labels=np.arange(num_classes))
     tp = np.diag(cm).astype(float)
     support = cm.sum(axis=1).astype(float)

@@ -400,7 +400,7 @@ def _pack(writer, done, staging, keep_raw, qc_dir, strips, landmark_rows, write_
     closes), the raw-vs-magnified strips of the first ``strips`` clips, ``write_qc(metas)`` and the
     reference and landmark montages, before the file is closed; returns each clip's staged meta."""
     from pipeline.faces.qc import write_landmark_montage, write_reference_montage
-    from pipeline.magnify import write_strip
+    from pipeline.magnify.strip import write_strip  # matplotlib: imported only to draw
 
     metas: dict[str, dict[str, Any]] = {}
     crops, labels, landmark_frames = [], [], []

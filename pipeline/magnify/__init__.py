@@ -3,7 +3,6 @@
 from pipeline.magnify.core import MagnifyParams, magnify
 from pipeline.magnify.pyramid import KINDS, PyramidCoeffs, SteerablePyramid, filter_bank, max_levels
 from pipeline.magnify.registry import MAGNIFIERS, get_magnifier
-from pipeline.magnify.strip import strip_image, write_strip
 from pipeline.magnify.temporal import ideal_bandpass, lfilter, wrap_phase
 
 __all__ = [
@@ -18,7 +17,5 @@ __all__ = [
     "lfilter",
     "magnify",
     "max_levels",
-    "strip_image",
     "wrap_phase",
-    "write_strip",
 ]

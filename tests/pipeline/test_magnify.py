@@ -18,8 +18,8 @@ from pipeline.magnify import (
     lfilter,
     magnify,
     wrap_phase,
-    write_strip,
 )
+from pipeline.magnify.strip import write_strip
 from pipeline.magnify.temporal import StreamFilter
 
 KINDS = ["octave", "half-octave", "smooth-half-octave", "quarter-octave"]
