@@ -22,5 +22,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Tests in TEST_WORKERS processes (pytest-xdist; 2 = the CI machine's cores): make test TEST_WORKERS=1
+TEST_WORKERS ?= 2
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
