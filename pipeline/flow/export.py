@@ -23,15 +23,13 @@ from __future__ import annotations
 import csv
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from pipeline.atomic import DIR_MODE
+from pipeline.atomic import atomic_dir
 from pipeline.datasets.megc import names_of_sample
 from pipeline.store import CacheInfo
 
@@ -110,9 +108,7 @@ def export_flow(
     flow_range = params.flow_range or max([float(np.abs(f[:2]).max()) for f in flows] + [1e-6])
     strain_range = params.strain_range or max([float(f[2].max()) for f in flows] + [1e-6])
     rows = _rows(dataset, info)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    with atomic_dir(out_dir) as tmp:
         for row, flow in zip(rows, flows):
             stem = f"{row['dataset']}_{row['subject']}_{row['clip']}.png".replace("/", "_")
             row["path"] = f"{row['label_name']}/{stem}" if params.fmt == "folders" else stem
@@ -120,14 +116,6 @@ def export_flow(
             if not cv2.imwrite(str(tmp / row["path"]), encode(flow, flow_range, strain_range)[:, :, ::-1]):
                 raise OSError(f"{tmp / row['path']}: could not write the PNG")
         meta = _write_lists(tmp, rows, info, flow_path, params, flow_range, strain_range)
-        for folder in [tmp, *(p for p in tmp.iterdir() if p.is_dir())]:
-            os.chmod(folder, DIR_MODE)  # mkdtemp's is 0700
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return meta
 
 

@@ -15,8 +15,6 @@ import datetime
 import io
 import json
 import os
-import shutil
-import tempfile
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, replace
@@ -28,7 +26,7 @@ from openpyxl import Workbook
 from openpyxl.xml.constants import ARC_CORE
 from openpyxl.xml.functions import tostring
 
-from pipeline.atomic import DIR_MODE
+from pipeline.atomic import atomic_dir
 from pipeline.datasets.spec import load_spec
 from pipeline.progress import Progress, Report
 
@@ -286,10 +284,7 @@ def write_dataset(
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
         raise FileExistsError(f"{out}: exists and is not empty (pass overwrite=True / --overwrite)")
     dataset = plan_dataset(params, seed)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    os.chmod(tmp, DIR_MODE)
-    try:
+    with atomic_dir(out) as tmp:
         desc, n = "generating synthetic data", len(dataset.clips)
         with Progress(desc, n, unit="clip", quiet=not progress, report=report) as bar:
             for clip in dataset.clips:
@@ -297,10 +292,4 @@ def write_dataset(
                 bar.update(1)
         write_sheet(dataset, tmp / SHEET_NAME)
         (tmp / TRUTH_NAME).write_text(json.dumps(truth_record(dataset), indent=1))
-        if out.exists():
-            shutil.rmtree(out) if out.is_dir() else out.unlink()
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return dataset

@@ -11,12 +11,12 @@ AU9+10), surprise (AU1+2) and others (AU4 brow lowerer).
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from pipeline.atomic import atomic_dir
 
 from .dataset import _draw_pose
 from .params import SyntheticParams
@@ -45,9 +45,7 @@ def write_pretrain_set(
         make_subject(i, np.random.default_rng([seed, 11, i]), params.face_width, params.frame_shape)
         for i in range(1, identities + 1)
     ]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with atomic_dir(out) as tmp:
         for category, emotion in MACRO_CLASSES.items():
             (tmp / category).mkdir()
             rng = np.random.default_rng([seed, 12, list(MACRO_CLASSES).index(category)])
@@ -63,10 +61,4 @@ def write_pretrain_set(
                 cv2.imwrite(
                     str(tmp / category / f"{clip.filename}.jpg"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
                 )
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out

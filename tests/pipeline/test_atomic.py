@@ -40,3 +40,22 @@ def test_dir_mode_matches_an_ordinary_mkdir(tmp_path):
 
     (tmp_path / "plain").mkdir()
     assert DIR_MODE == stat.S_IMODE((tmp_path / "plain").stat().st_mode)
+
+
+def test_atomic_dir_replaces_the_old_folder_only_when_complete(tmp_path):
+    from pipeline.atomic import DIR_MODE, atomic_dir
+
+    out = tmp_path / "export"
+    out.mkdir()
+    (out / "old.txt").write_text("old")
+    with pytest.raises(RuntimeError), atomic_dir(out) as tmp:
+        (tmp / "new.txt").write_text("new")
+        raise RuntimeError("interrupted")
+    assert [p.name for p in tmp_path.iterdir()] == ["export"] and (out / "old.txt").read_text() == "old"
+    with atomic_dir(out) as tmp:
+        assert tmp.parent == tmp_path and stat.S_IMODE(tmp.stat().st_mode) == 0o700
+        (tmp / "new.txt").write_text("new")
+    assert [p.name for p in out.iterdir()] == ["new.txt"] and [p.name for p in tmp_path.iterdir()] == [
+        "export"
+    ]
+    assert stat.S_IMODE(out.stat().st_mode) == DIR_MODE
