@@ -11,7 +11,7 @@ percentile of interior pixels (tests/pipeline/test_flow.py). Computed with one O
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -49,9 +49,6 @@ class TVL1Params:
 
     method = "tvl1"
 
-    def to_dict(self) -> dict:
-        return {"algorithm": self.method, **asdict(self)}
-
 
 @dataclass(frozen=True)
 class FarnebackParams:
@@ -74,9 +71,6 @@ class FarnebackParams:
     poly_sigma: float = 1.2
 
     method = "farneback"
-
-    def to_dict(self) -> dict:
-        return {"algorithm": self.method, **asdict(self)}
 
 
 FlowParams = TVL1Params | FarnebackParams

@@ -18,7 +18,7 @@ import json
 import logging
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import cv2
@@ -63,7 +63,7 @@ APEX_RULE = "middle-if-unknown-or-onset"
 def flow_identity(params: FlowParams) -> dict:
     """What determines a flow file's content besides the cache and the frames used: the flow method's
     pinned parameters and the apex rule (part of the file's name, `pipeline.identity.flow_name`)."""
-    return {**params.to_dict(), "apex_rule": APEX_RULE}
+    return {"algorithm": params.method, **asdict(params), "apex_rule": APEX_RULE}
 
 
 def _shard_flows(
