@@ -11,9 +11,8 @@ import h5py
 from pipeline.store import open_cache
 from pipeline.store.verify import content_hash
 from tests.pipeline.dataset_trees import build_casme2
-from tests.tasks.test_cli import REFUSED, TINY_TRAIN, luigi, output
+from tests.tasks.test_cli import REFUSED, TINY_TRAIN, casme2_build, luigi, output
 
-FAST = ["--face-mode", "none", "--face-size", "32", "--alpha", "0", "--processes", "1"]
 FRAME = "CASME2_RAW_selected/sub02/EP09_01/img101.jpg"
 
 
@@ -21,7 +20,7 @@ def test_a_frame_changed_with_the_same_size_and_mtime_is_another_cache(tmp_path)
     root = tmp_path / "CASME2"
     build_casme2(root)
     work = tmp_path / "work"
-    args = ["BuildDatasetCache", "--dataset", "casme2", "--root", str(root), "--workdir", str(work), *FAST]
+    args = casme2_build(root, work)
     first = luigi(*args, cwd=tmp_path)
     assert first.returncode == 0, output(first)
     frame = root / FRAME
@@ -40,8 +39,7 @@ def test_a_cache_relabelled_in_place_is_refused_before_its_run_is_reused(tmp_pat
     root = tmp_path / "CASME2"
     build_casme2(root)
     work = tmp_path / "work"
-    build = luigi("BuildDatasetCache", "--dataset", "casme2", "--root", str(root), "--workdir", str(work), *FAST,
-                  cwd=tmp_path)  # fmt: skip
+    build = luigi(*casme2_build(root, work), cwd=tmp_path)
     assert build.returncode == 0, output(build)
     (cache,) = (work / "cache").glob("*.h5")
     assert content_hash(cache) == open_cache(cache).content_hash  # the check mirrors the writer

@@ -18,9 +18,8 @@ from pipeline.datasets import load_manifest
 from pipeline.datasets.exclusions import EXPECTED, strict_problem, unexpected
 from pipeline.datasets.records import Excluded
 from tests.pipeline.dataset_trees import CASME2_HEADER, CASME2_ROWS, build_casme2, write_frames, write_sheet
-from tests.tasks.test_cli import FAILED, REFUSED, luigi, output
+from tests.tasks.test_cli import FAILED, REFUSED, casme2_build, luigi, output
 
-FAST = ["--face-mode", "none", "--face-size", "32", "--alpha", "0", "--processes", "1"]
 SHEET = "CASME2-coding-20140508.xlsx"
 CLIPS = "CASME2_RAW_selected"
 
@@ -87,8 +86,7 @@ def bad_root(tmp_path) -> Path:
 
 def test_strict_fails_on_every_left_out_row_naming_each(tmp_path, bad_root):
     work = tmp_path / "work"
-    args = ["--dataset", "casme2", "--root", str(bad_root), "--workdir", str(work), *FAST]
-    result = luigi("BuildDatasetCache", *args, "--strict", "true", cwd=tmp_path)
+    result = luigi(*casme2_build(bad_root, work, "--strict", "true"), cwd=tmp_path)
     text = output(result)
     assert result.returncode == FAILED, text
     assert f"{len(BAD_ROWS)} sheet row(s) or clip folder(s) of casme2 left out (strict" in text
@@ -106,8 +104,7 @@ def test_strict_fails_on_every_left_out_row_naming_each(tmp_path, bad_root):
 
 def test_without_strict_the_rows_left_out_are_summarised_logged_and_listed(tmp_path, bad_root):
     work = tmp_path / "work"
-    args = ["--dataset", "casme2", "--root", str(bad_root), "--workdir", str(work), *FAST]
-    result = luigi("BuildDatasetCache", *args, cwd=tmp_path)
+    result = luigi(*casme2_build(bad_root, work), cwd=tmp_path)
     text = output(result)
     assert result.returncode == 0, text
     headline = f"casme2: {len(BAD_ROWS)} sheet row(s) or clip folder(s) left out (invalid {len(BAD_ROWS)})"
@@ -149,8 +146,7 @@ def test_conflicting_duplicate_rows_are_an_error_naming_both_rows(tmp_path):
     build_casme2(root)
     write_sheet(root / SHEET, CASME2_HEADER, [*CASME2_ROWS, (1, "EP02_01f", 46, 48, 50, "12", "disgust")])
     work = tmp_path / "work"
-    result = luigi("BuildDatasetCache", "--dataset", "casme2", "--root", str(root), "--workdir", str(work),
-                   *FAST, cwd=tmp_path)  # fmt: skip
+    result = luigi(*casme2_build(root, work), cwd=tmp_path)
     assert result.returncode == REFUSED, output(result)
     assert (
         f"conflicting duplicate rows for clip 'sub01/EP02_01f': {SHEET} row 2 says 'happiness', "
@@ -168,8 +164,7 @@ def test_a_clip_folder_in_nfd_matches_its_nfc_sheet_name(tmp_path):
     folder = root / CLIPS / "sub01"
     (folder / name).rename(folder / unicodedata.normalize("NFD", name))
     work = tmp_path / "work"
-    result = luigi("BuildDatasetCache", "--dataset", "casme2", "--root", str(root), "--workdir", str(work),
-                   *FAST, "--strict", "true", cwd=tmp_path)  # fmt: skip
+    result = luigi(*casme2_build(root, work, "--strict", "true"), cwd=tmp_path)
     assert result.returncode == 0, output(result)
     summary = _qc(work)
     assert summary["n_excluded"] == 0 and summary["n_written"] == len(rows)

@@ -13,9 +13,8 @@ import cv2
 import numpy as np
 
 from tests.pipeline.dataset_trees import build_casme2
-from tests.tasks.test_cli import BIN, FAILED, luigi, output, run
+from tests.tasks.test_cli import BIN, FAILED, casme2_build, luigi, output, run
 
-FAST = ["--face-mode", "none", "--face-size", "32", "--alpha", "0", "--processes", "1"]
 CLIP = "CASME2_RAW_selected/sub02/EP09_01"
 
 
@@ -54,17 +53,14 @@ def test_a_jpeg_with_overwritten_entropy_data_is_an_unreadable_frame(tmp_path):
     frames = noisy_clip(root / CLIP)
     corrupt_entropy_data(frames[1])
     work = tmp_path / "work"
-    common = ["--dataset", "casme2", "--root", str(root), *FAST]
-    strict = luigi(
-        "BuildDatasetCache", *common, "--workdir", str(work / "strict"), "--strict", "true", cwd=tmp_path
-    )
+    strict = luigi(*casme2_build(root, work / "strict", "--strict", "true"), cwd=tmp_path)
     assert strict.returncode == FAILED, output(strict)
     assert (
         f"cannot read frame {frames[1]}: corrupt JPEG data (the decoder warned: Corrupt JPEG data"
         in output(strict)
     )
     assert not list((work / "strict" / "cache").glob("*.h5"))
-    lenient = luigi("BuildDatasetCache", *common, "--workdir", str(work / "lenient"), cwd=tmp_path)
+    lenient = luigi(*casme2_build(root, work / "lenient"), cwd=tmp_path)
     assert lenient.returncode == 0, output(lenient)
     assert "casme2: 1 clip(s) failed and were left out (qc.json 'failed'); by reason:" in output(lenient)
     summary = _summary(work / "lenient")
@@ -79,7 +75,7 @@ def test_a_build_that_cannot_write_an_output_says_failed_and_names_the_path(tmp_
     root = tmp_path / "CASME2"
     build_casme2(root)
     work = tmp_path / "work"
-    args = ["BuildDatasetCache", "--dataset", "casme2", "--root", str(root), "--workdir", str(work), *FAST]
+    args = casme2_build(root, work)
     first = luigi(*args, cwd=tmp_path)
     assert first.returncode == 0, output(first)
     (cache,) = (work / "cache").glob("*.h5")
@@ -107,9 +103,8 @@ def test_a_full_disk_while_packing_the_cache_leaves_qc_failed_naming_the_file(tm
     build_casme2(root)
     work = tmp_path / "work"
     command = shlex.join(
-        [str(BIN / "luigi"), "--module", "tasks", "BuildDatasetCache", "--dataset", "casme2", "--root", str(root),
-         "--workdir", str(work), *FAST, "--local-scheduler"]
-    )  # fmt: skip
+        [str(BIN / "luigi"), "--module", "tasks", *casme2_build(root, work), "--local-scheduler"]
+    )
     result = run(["bash", "-c", f"ulimit -f 16; exec {command}"], tmp_path)
     text = output(result)
     assert result.returncode == FAILED, text
