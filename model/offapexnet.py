@@ -12,9 +12,9 @@ parameters for 3 classes, the size an independent re-implementation reports for 
 Our choices (not in the description we worked from): ReLU after every convolution and hidden layer
 (the LeNet-style layout the paper follows), "same" zero padding, dropout (``dropout``, 0.5) before the
 output layer, PyTorch's default initialisation. The flow image of `pipeline.flow.FlowDataset` also holds
-the optical strain (channel 2); OFF-ApexNet does not read it (STSTNet, `model.flowcnn`, does). An independent re-implementation
-(PRICAI2021-Off-TANet's ``models/off_apexnet.py``) differs in two of these: no activation after the
-convolutions, and dropout 0.5 after each of the two hidden layers.
+the optical strain (channel 2); OFF-ApexNet does not read it (STSTNet, `model.flowcnn`, does). An
+independent re-implementation (PRICAI2021-Off-TANet's ``models/off_apexnet.py``) differs in two of
+these: no activation after the convolutions, and dropout 0.5 after each of the two hidden layers.
 """
 
 from __future__ import annotations
